@@ -1,0 +1,235 @@
+/**
+ * The environment, validated once per concern with zod. A missing or malformed variable fails with a
+ * message that names it and says how to fix it. Every variable is documented in `.env.example`.
+ *
+ * Concerns are separate so that one missing optional feature (say, the webhook secret) never takes
+ * the rest of the site down: each getter validates only what its feature needs.
+ */
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Source = Record<string, string | undefined>;
+
+function blankToUndefined(source: Source): Source {
+  const out: Source = {};
+  for (const [key, value] of Object.entries(source)) out[key] = value?.trim() ? value : undefined;
+  return out;
+}
+
+function parseOrThrow<T extends z.ZodType>(schema: T, source: Source, concern: string): z.output<T> {
+  const result = schema.safeParse(blankToUndefined(source));
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "(environment)";
+    return `  - ${name}: ${issue.message}`;
+  });
+  throw new ConfigError(
+    `Invalid ${concern} configuration:\n${lines.join("\n")}\nSet the variables in .env.local (see .env.example) or in your host's project settings.`,
+  );
+}
+
+function memo<T>(read: (source: Source) => T): ((source?: Source) => T) & { reset(): void } {
+  let cached: { value: T } | undefined;
+  const get = (source?: Source): T => {
+    if (source) return read(source);
+    cached ??= { value: read(process.env) };
+    return cached.value;
+  };
+  return Object.assign(get, {
+    reset() {
+      cached = undefined;
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis (Upstash REST)
+
+const restUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://your-db.upstash.io" })
+  .transform((url) => url.replace(/\/+$/, ""));
+
+const redisSchema = z
+  .object({
+    UPSTASH_REDIS_REST_URL: restUrl.optional(),
+    UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+    KV_REST_API_URL: restUrl.optional(),
+    KV_REST_API_TOKEN: z.string().optional(),
+  })
+  .transform((v, ctx) => {
+    const url = v.UPSTASH_REDIS_REST_URL ?? v.KV_REST_API_URL;
+    const token = v.UPSTASH_REDIS_REST_TOKEN ?? v.KV_REST_API_TOKEN;
+    if (!url || !token) {
+      const missing = !url
+        ? "UPSTASH_REDIS_REST_URL (or KV_REST_API_URL)"
+        : "UPSTASH_REDIS_REST_TOKEN (or KV_REST_API_TOKEN)";
+      ctx.addIssue({
+        code: "custom",
+        path: [missing],
+        message:
+          "is not set. Locally, run the app with `npm run dev` (it starts a local Redis endpoint for you) or `npm run redis:local`; on Vercel, connect an Upstash Redis database to the project.",
+      });
+      return z.NEVER;
+    }
+    return { url, token };
+  });
+
+export type RedisEnv = { url: string; token: string };
+
+/** Whether Upstash credentials are present in `source` (used to decide whether to start the local endpoint). */
+export function hasRedisCredentials(source: Source = process.env): boolean {
+  const s = blankToUndefined(source);
+  return Boolean(
+    (s.UPSTASH_REDIS_REST_URL ?? s.KV_REST_API_URL) &&
+      (s.UPSTASH_REDIS_REST_TOKEN ?? s.KV_REST_API_TOKEN),
+  );
+}
+
+export const redisEnv = memo((source): RedisEnv => parseOrThrow(redisSchema, source, "Redis"));
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits: "<requests>/<window>", e.g. "60/1m", "5/15m", "1000/10s".
+
+export type RateLimitSetting = { requests: number; window: `${number} ${"ms" | "s" | "m" | "h" | "d"}` };
+
+const rateLimit = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx): RateLimitSetting => {
+      const match = /^\s*(\d{1,7})\s*\/\s*(\d{1,7})\s*(ms|s|m|h|d)\s*$/.exec(value);
+      if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must look like "<requests>/<window>", for example "${fallback}" (units: ms, s, m, h, d)`,
+        });
+        return z.NEVER;
+      }
+      return {
+        requests: Number(match[1]),
+        window: `${Number(match[2])} ${match[3] as "ms" | "s" | "m" | "h" | "d"}`,
+      };
+    });
+
+const rateLimitSchema = z.object({
+  RATE_LIMIT_REVALIDATE: rateLimit("120/1m"),
+  RATE_LIMIT_AUTH_FAILURES: rateLimit("10/5m"),
+  RATE_LIMIT_COMMENTS: rateLimit("5/1m"),
+  RATE_LIMIT_SIGN_IN: rateLimit("5/15m"),
+  CLIENT_IP_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, "must be a header name such as x-real-ip")
+    .transform((h) => h.toLowerCase())
+    .optional(),
+});
+
+export type RateLimitEnv = {
+  revalidate: RateLimitSetting;
+  authFailures: RateLimitSetting;
+  comments: RateLimitSetting;
+  signIn: RateLimitSetting;
+  clientIpHeader: string | undefined;
+};
+
+export const rateLimitEnv = memo((source): RateLimitEnv => {
+  const v = parseOrThrow(rateLimitSchema, source, "rate limit");
+  return {
+    revalidate: v.RATE_LIMIT_REVALIDATE,
+    authFailures: v.RATE_LIMIT_AUTH_FAILURES,
+    comments: v.RATE_LIMIT_COMMENTS,
+    signIn: v.RATE_LIMIT_SIGN_IN,
+    clientIpHeader: v.CLIENT_IP_HEADER,
+  };
+});
+
+// ---------------------------------------------------------------------------------------------
+// The revalidation receiver
+
+const MIN_SECRET_BYTES = 32;
+const secret = (name: string) =>
+  z
+    .string()
+    .refine((s) => new TextEncoder().encode(s).byteLength >= MIN_SECRET_BYTES, {
+      message: `must be at least ${MIN_SECRET_BYTES} bytes; generate one with: node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))" and set ${name}`,
+    })
+    .optional();
+
+const revalidationSchema = z.object({
+  REVALIDATION_SECRET: secret("REVALIDATION_SECRET"),
+  REVALIDATION_SECRET_PREVIOUS: secret("REVALIDATION_SECRET_PREVIOUS"),
+  REVALIDATION_AUDIENCE: z
+    .string()
+    .regex(/^[A-Za-z0-9._:/-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ : / -")
+    .default("revalidate"),
+  REVALIDATION_ID_TTL_SECONDS: z.coerce
+    .number({ error: "must be a whole number of seconds, e.g. 86400" })
+    .int("must be a whole number of seconds, e.g. 86400")
+    .min(60, "must be at least 60 seconds")
+    .max(30 * 86400, "must be at most 30 days (2592000)")
+    .default(86400),
+});
+
+export type RevalidationEnv = {
+  /** The current secret first, then the previous one during a rotation. Empty when not configured. */
+  secrets: string[];
+  audience: string;
+  idTtlSeconds: number;
+};
+
+export const revalidationEnv = memo((source): RevalidationEnv => {
+  const v = parseOrThrow(revalidationSchema, source, "revalidation");
+  if (!v.REVALIDATION_SECRET && v.REVALIDATION_SECRET_PREVIOUS) {
+    throw new ConfigError(
+      "Invalid revalidation configuration:\n  - REVALIDATION_SECRET: is not set while REVALIDATION_SECRET_PREVIOUS is. During a rotation set the new secret in REVALIDATION_SECRET and keep the old one in REVALIDATION_SECRET_PREVIOUS.",
+    );
+  }
+  const secrets = [v.REVALIDATION_SECRET, v.REVALIDATION_SECRET_PREVIOUS].filter(
+    (s): s is string => Boolean(s),
+  );
+  return {
+    secrets,
+    audience: v.REVALIDATION_AUDIENCE,
+    idTtlSeconds: v.REVALIDATION_ID_TTL_SECONDS,
+  };
+});
+
+// ---------------------------------------------------------------------------------------------
+// Admin editing
+
+const adminSchema = z.object({
+  ADMIN_PASSWORD: z
+    .string()
+    .min(12, "must be at least 12 characters (or leave it unset to disable editing)")
+    .optional(),
+  ADMIN_SESSION_SECRET: secret("ADMIN_SESSION_SECRET"),
+});
+
+export type AdminEnv = { password: string | undefined; sessionSecret: string | undefined };
+
+export const adminEnv = memo((source): AdminEnv => {
+  const v = parseOrThrow(adminSchema, source, "admin");
+  return { password: v.ADMIN_PASSWORD, sessionSecret: v.ADMIN_SESSION_SECRET };
+});
+
+/**
+ * Validates every concern at once. `next.config.ts` calls it, so `next dev`, `next build` and
+ * `next start` refuse to start with a broken configuration instead of failing on the first request.
+ */
+export function assertEnvironment(source: Source = process.env): void {
+  const problems: string[] = [];
+  for (const check of [redisEnv, rateLimitEnv, revalidationEnv, adminEnv]) {
+    try {
+      check(source);
+    } catch (error) {
+      if (error instanceof ConfigError) problems.push(error.message);
+      else throw error;
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join("\n\n"));
+}
