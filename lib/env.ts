@@ -86,8 +86,7 @@ export type RedisEnv = { url: string; token: string };
 export function hasRedisCredentials(source: Source = process.env): boolean {
   const s = blankToUndefined(source);
   return Boolean(
-    (s.UPSTASH_REDIS_REST_URL ?? s.KV_REST_API_URL) &&
-      (s.UPSTASH_REDIS_REST_TOKEN ?? s.KV_REST_API_TOKEN),
+    (s.UPSTASH_REDIS_REST_URL ?? s.KV_REST_API_URL) && (s.UPSTASH_REDIS_REST_TOKEN ?? s.KV_REST_API_TOKEN),
   );
 }
 
@@ -189,8 +188,8 @@ export const revalidationEnv = memo((source): RevalidationEnv => {
       "Invalid revalidation configuration:\n  - REVALIDATION_SECRET: is not set while REVALIDATION_SECRET_PREVIOUS is. During a rotation set the new secret in REVALIDATION_SECRET and keep the old one in REVALIDATION_SECRET_PREVIOUS.",
     );
   }
-  const secrets = [v.REVALIDATION_SECRET, v.REVALIDATION_SECRET_PREVIOUS].filter(
-    (s): s is string => Boolean(s),
+  const secrets = [v.REVALIDATION_SECRET, v.REVALIDATION_SECRET_PREVIOUS].filter((s): s is string =>
+    Boolean(s),
   );
   return {
     secrets,

@@ -17,8 +17,7 @@ export const MAX_TAG_LENGTH = 256;
  * letter or digit, at most 200 characters, so that the longest tag still fits in 256 characters.
  */
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-export const KEY_RULE =
-  "1 to 200 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit";
+export const KEY_RULE = "1 to 200 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit";
 
 export class InvalidTagKeyError extends Error {
   constructor(entity: string, key: string) {
@@ -64,9 +63,7 @@ export type ParsedTag =
   | { kind: "post"; slug: string }
   | { kind: "comments"; slug: string };
 
-export type TagParseResult =
-  | { ok: true; tag: string; parsed: ParsedTag }
-  | { ok: false; reason: string };
+export type TagParseResult = { ok: true; tag: string; parsed: ParsedTag } | { ok: false; reason: string };
 
 const fixed: Record<string, ParsedTag> = {
   site: { kind: "site" },

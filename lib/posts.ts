@@ -1,0 +1,105 @@
+/**
+ * Posts: the content a CMS would own. Reads are cached with 'use cache' and tagged through
+ * lib/tags.ts; writes go straight to Redis and leave invalidation to their caller (a Server Action
+ * calls updateTag, the webhook receiver calls revalidateTag), because only the caller knows which
+ * kind of freshness it needs.
+ */
+import { cacheLife, cacheTag } from "next/cache";
+import { z } from "zod";
+import { keys, redis } from "./redis";
+import { seedPosts } from "./seed";
+import { isValidKey, KEY_RULE, postTags, siteTag } from "./tags";
+
+export const postSchema = z.object({
+  slug: z.string().refine(isValidKey, `slug must be ${KEY_RULE}`),
+  title: z.string().min(1).max(200),
+  body: z.string().min(1).max(20_000),
+  updatedAt: z.iso.datetime(),
+});
+export type Post = z.infer<typeof postSchema>;
+
+export type PostSummary = Pick<Post, "slug" | "title" | "updatedAt">;
+
+/** Lists show at most this many posts; keeps every list's tags within one cacheTag call (max 128). */
+export const MAX_LISTED_POSTS = 100;
+
+/**
+ * Writes the demo posts once. Every write is NX, so concurrent first requests (or a re-run after a
+ * partial failure) never overwrite content that a CMS or an admin has changed since.
+ */
+export async function ensureSeeded(): Promise<void> {
+  const db = redis();
+  if ((await db.get(keys.seeded())) !== null) return;
+  const tx = db.multi();
+  for (const post of seedPosts) {
+    tx.set(keys.post(post.slug), JSON.stringify(post), { nx: true });
+    tx.zadd(keys.postIndex(), { nx: true }, { score: Date.parse(post.updatedAt), member: post.slug });
+  }
+  tx.set(keys.seeded(), new Date().toISOString(), { nx: true });
+  await tx.exec();
+}
+
+function parsePost(raw: unknown): Post | null {
+  if (typeof raw !== "string") return null;
+  try {
+    const result = postSchema.safeParse(JSON.parse(raw));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads one post from Redis, uncached. `null` when it does not exist (or is not a valid post). */
+export async function readPost(slug: string): Promise<Post | null> {
+  if (!isValidKey(slug)) return null;
+  await ensureSeeded();
+  return parsePost(await redis().get(keys.post(slug)));
+}
+
+/** Reads the newest posts from Redis, uncached. */
+export async function readPosts(limit = MAX_LISTED_POSTS): Promise<PostSummary[]> {
+  await ensureSeeded();
+  const db = redis();
+  const slugs = await db.zrange<string[]>(keys.postIndex(), 0, limit - 1, { rev: true });
+  if (slugs.length === 0) return [];
+  const raws = await db.mget<(string | null)[]>(...slugs.map((slug) => keys.post(slug)));
+  return raws
+    .map(parsePost)
+    .filter((post): post is Post => post !== null)
+    .map(({ slug, title, updatedAt }) => ({ slug, title, updatedAt }));
+}
+
+/**
+ * Creates or replaces a post. The caller invalidates: `updateTag` in a Server Action (the author
+ * must see the write), `revalidateTag(..., "max")` for out-of-band changes.
+ */
+export async function writePost(input: Omit<Post, "updatedAt">, now = new Date()): Promise<Post> {
+  const post = postSchema.parse({ ...input, updatedAt: now.toISOString() });
+  const tx = redis().multi();
+  tx.set(keys.post(post.slug), JSON.stringify(post));
+  tx.zadd(keys.postIndex(), { score: now.getTime(), member: post.slug });
+  await tx.exec();
+  return post;
+}
+
+export type Rendered<T> = { data: T; renderedAt: string };
+
+/** The post list, cached until a tag it reads is invalidated (`days` is only a safety net). */
+export async function getPostList(): Promise<Rendered<PostSummary[]>> {
+  "use cache";
+  cacheLife("days");
+  const posts = await readPosts();
+  // The list shows each post's title, so it is tagged with each record too: a webhook that sends
+  // only `post:<slug>` after a title change refreshes the home page as well as the post page.
+  cacheTag(siteTag(), postTags.list(), ...posts.map((post) => postTags.record(post.slug)));
+  return { data: posts, renderedAt: new Date().toISOString() };
+}
+
+/** One post, cached under its record tag. `data` is null for an unknown slug (also cached, and tagged, so creating it later shows up). */
+export async function getPost(slug: string): Promise<Rendered<Post | null>> {
+  "use cache";
+  cacheLife("days");
+  if (isValidKey(slug)) cacheTag(siteTag(), postTags.record(slug));
+  const post = await readPost(slug);
+  return { data: post, renderedAt: new Date().toISOString() };
+}
