@@ -1,0 +1,29 @@
+/**
+ * The one place the e2e suite's server settings live: playwright.config.ts starts the app with
+ * these, and specs use them to reach the app, its Redis endpoint and its secrets.
+ */
+export const E2E = {
+  port: 3100,
+  baseURL: "http://127.0.0.1:3100",
+  upstashPort: 8090,
+  upstashUrl: "http://127.0.0.1:8090",
+  upstashToken: "local-dev-token",
+  // Test-only secrets: never used outside this suite.
+  revalidationSecret: "e2e-revalidation-secret-0123456789abcdef",
+  adminPassword: "e2e-admin-password-42",
+  adminSessionSecret: "e2e-admin-session-secret-0123456789abcdef",
+} as const;
+
+/** The environment `next build && next start` runs with under the e2e suite. */
+export const e2eServerEnv: Record<string, string> = {
+  REVALIDATION_SECRET: E2E.revalidationSecret,
+  ADMIN_PASSWORD: E2E.adminPassword,
+  ADMIN_SESSION_SECRET: E2E.adminSessionSecret,
+  // The suite submits 100 comments and many revalidations from one address; sign-in keeps a low
+  // limit because a test checks that repeated wrong passwords are refused.
+  RATE_LIMIT_COMMENTS: "1000/1m",
+  RATE_LIMIT_REVALIDATE: "1000/1m",
+  RATE_LIMIT_SIGN_IN: "5/15m",
+  NEXT_DIST_DIR: ".next-e2e",
+  NEXT_TELEMETRY_DISABLED: "1",
+};

@@ -1,0 +1,60 @@
+import { existsSync } from "node:fs";
+import { chromium, defineConfig, devices } from "@playwright/test";
+import { E2E, e2eServerEnv } from "./e2e/env";
+
+/**
+ * Which Chromium to drive: PLAYWRIGHT_CHROMIUM_EXECUTABLE when set; otherwise Playwright's own
+ * browser when it is installed; otherwise the system's (Debian's /usr/bin/chromium), which is what
+ * machines without access to Playwright's download host have.
+ */
+function chromiumExecutable(): string | undefined {
+  const asked = process.env.PLAYWRIGHT_CHROMIUM_EXECUTABLE;
+  if (asked) return asked;
+  if (existsSync(chromium.executablePath())) return undefined;
+  return ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(existsSync);
+}
+
+const executablePath = chromiumExecutable();
+
+export default defineConfig({
+  testDir: "e2e",
+  // Specs share one server and one Redis; they use distinct posts/IDs but run one at a time so
+  // that timing-based assertions (stale-then-fresh) are not distorted by a parallel build of load.
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: Boolean(process.env.CI),
+  retries: 0,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  // `npm test` also asks for a JSON report (PLAYWRIGHT_JSON_OUTPUT_NAME) to print one closing line.
+  reporter: process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? [["list"], ["json"]] : "list",
+  use: {
+    baseURL: E2E.baseURL,
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: executablePath
+      ? {
+          executablePath,
+          args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+          ],
+        }
+      : {},
+  },
+  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
+  webServer: {
+    // The real thing: a production build served by `next start`, over a fresh local Redis.
+    command: `npx tsx scripts/with-local-redis.ts --ephemeral --port ${E2E.upstashPort} sh -c "next build && next start -H 127.0.0.1 -p ${E2E.port}"`,
+    url: `${E2E.baseURL}/`,
+    timeout: 300_000,
+    reuseExistingServer: false,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: e2eServerEnv,
+  },
+});
