@@ -22,8 +22,6 @@ const nextConfig: NextConfig = {
   partialPrefetching: true,
   poweredByHeader: false,
   typedRoutes: true,
-  // The e2e suite and the benchmark build into their own folders so they never clobber `npm run build`.
-  distDir: process.env.NEXT_DIST_DIR || ".next",
   async headers() {
     return [{ source: "/:path*", headers: securityHeaders }];
   },

@@ -24,6 +24,5 @@ export const e2eServerEnv: Record<string, string> = {
   RATE_LIMIT_COMMENTS: "1000/1m",
   RATE_LIMIT_REVALIDATE: "1000/1m",
   RATE_LIMIT_SIGN_IN: "5/15m",
-  NEXT_DIST_DIR: ".next-e2e",
   NEXT_TELEMETRY_DISABLED: "1",
 };

@@ -5,7 +5,7 @@
 import { cacheLife, cacheTag } from "next/cache";
 import { z } from "zod";
 import type { Rendered } from "./posts";
-import { keys, redis } from "./redis";
+import { keys, parseStored, redis } from "./redis";
 import { commentTags, isValidKey, siteTag } from "./tags";
 
 export const COMMENT_LIMITS = { name: 80, text: 2000 } as const;
@@ -20,21 +20,11 @@ export const commentSchema = z.object({
 });
 export type Comment = z.infer<typeof commentSchema>;
 
-function parseComment(raw: unknown): Comment | null {
-  if (typeof raw !== "string") return null;
-  try {
-    const result = commentSchema.safeParse(JSON.parse(raw));
-    return result.success ? result.data : null;
-  } catch {
-    return null;
-  }
-}
-
 /** A post's comments, oldest first, uncached. */
 export async function readComments(slug: string): Promise<Comment[]> {
   if (!isValidKey(slug)) return [];
   const raws = await redis().lrange<string>(keys.comments(slug), 0, -1);
-  return raws.map(parseComment).filter((c): c is Comment => c !== null);
+  return raws.map((raw) => parseStored(commentSchema, raw)).filter((c): c is Comment => c !== null);
 }
 
 /** Appends a comment; the caller invalidates `commentTags.forPost(slug)`. */

@@ -150,7 +150,8 @@ export const rateLimitEnv = memo((source): RateLimitEnv => {
 // ---------------------------------------------------------------------------------------------
 // The revalidation receiver
 
-const MIN_SECRET_BYTES = 32;
+/** Secrets shorter than this are refused: an HS256 key should be as long as the hash (RFC 7518 §3.2). */
+export const MIN_SECRET_BYTES = 32;
 const secret = (name: string) =>
   z
     .string()

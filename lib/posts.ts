@@ -6,7 +6,7 @@
  */
 import { cacheLife, cacheTag } from "next/cache";
 import { z } from "zod";
-import { keys, redis } from "./redis";
+import { keys, parseStored, redis } from "./redis";
 import { seedPosts } from "./seed";
 import { isValidKey, KEY_RULE, postTags, siteTag } from "./tags";
 
@@ -39,21 +39,11 @@ export async function ensureSeeded(): Promise<void> {
   await tx.exec();
 }
 
-function parsePost(raw: unknown): Post | null {
-  if (typeof raw !== "string") return null;
-  try {
-    const result = postSchema.safeParse(JSON.parse(raw));
-    return result.success ? result.data : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Reads one post from Redis, uncached. `null` when it does not exist (or is not a valid post). */
 export async function readPost(slug: string): Promise<Post | null> {
   if (!isValidKey(slug)) return null;
   await ensureSeeded();
-  return parsePost(await redis().get(keys.post(slug)));
+  return parseStored(postSchema, await redis().get(keys.post(slug)));
 }
 
 /** Reads the newest posts from Redis, uncached. */
@@ -64,7 +54,7 @@ export async function readPosts(limit = MAX_LISTED_POSTS): Promise<PostSummary[]
   if (slugs.length === 0) return [];
   const raws = await db.mget<(string | null)[]>(...slugs.map((slug) => keys.post(slug)));
   return raws
-    .map(parsePost)
+    .map((raw) => parseStored(postSchema, raw))
     .filter((post): post is Post => post !== null)
     .map(({ slug, title, updatedAt }) => ({ slug, title, updatedAt }));
 }
