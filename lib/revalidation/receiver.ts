@@ -1,0 +1,390 @@
+/**
+ * The revalidation receiver, `POST /api/revalidate` (contract: receiver-contract.md). It runs the
+ * steps in the contract's order; each step lives in its own module. Everything it touches comes in
+ * through `ReceiverDeps`, so tests call it with a Request and a real Redis, without a server.
+ */
+import type { Redis } from "@upstash/redis";
+import { clientIp } from "../client-ip";
+import { ConfigError, type RevalidationEnv, revalidationEnv } from "../env";
+import { createLimiter } from "../rate-limit";
+import { failFastRedis } from "../redis";
+import {
+  appendRecentRevalidation,
+  claimRevalidationId,
+  DEFAULT_LEASE_MS,
+  markRevalidationDone,
+  namespacedId,
+  releaseRevalidationId,
+} from "./dedupe";
+import { Rejection } from "./errors";
+import { checkLimits, countAuthFailure, type Limiters } from "./limits";
+import { consoleLogger, type Logger, type Outcome, type ReceiverLogLine } from "./log";
+import { createRedisBudget, describeError, RedisUnavailable } from "./redis-budget";
+import {
+  assertJsonContentType,
+  parseJson,
+  parseRevalidationBody,
+  type RevalidationBody,
+  type RevalidationId,
+  readBoundedBody,
+  resolveRevalidationId,
+} from "./request";
+import { assertScope, bearerToken, type VerifiedToken, verifyRevalidationToken } from "./token";
+
+/** `'max'`: serve the stale page once while it regenerates, so a burst of webhooks never stampedes the data store. */
+export const REVALIDATION_PROFILE = "max";
+
+/** The whole Redis budget of the critical path; past it, limits and de-duplication fail open. */
+export const REDIS_BUDGET_MS = 900;
+
+export type ReceiverDeps = {
+  /** Read on every request (memoized by lib/env), so the site runs without REVALIDATION_SECRET. */
+  config: () => RevalidationEnv;
+  /** A client that fails fast (no retries, aborted requests): see `createFailFastRedis`. */
+  redis: () => Redis;
+  limiters: () => Limiters;
+  /** Next's `revalidateTag`; tests pass a recording function because the real one needs a Next server. */
+  revalidateTag: (tag: string, profile: typeof REVALIDATION_PROFILE) => unknown;
+  /** Next's `after`: runs work once the response has been sent. */
+  after: (task: () => Promise<unknown>) => void;
+  log: Logger;
+  clientIp: (headers: Headers) => string | undefined;
+  now: () => Date;
+  requestId: () => string;
+  leaseMs: number;
+  redisBudgetMs: number;
+};
+
+/** The dependencies of the real route: Next's functions plus the project's Redis, limiters and env. */
+export function productionDeps(next: Pick<ReceiverDeps, "revalidateTag" | "after">): ReceiverDeps {
+  let limiters: Limiters | undefined;
+  return {
+    ...next,
+    config: () => revalidationEnv(),
+    redis: failFastRedis,
+    limiters: () => {
+      limiters ??= {
+        revalidate: createLimiter("revalidate", { redis: failFastRedis(), timeoutMs: REDIS_BUDGET_MS }),
+        authFailures: createLimiter("auth-failures", { redis: failFastRedis(), timeoutMs: REDIS_BUDGET_MS }),
+      };
+      return limiters;
+    },
+    log: consoleLogger,
+    clientIp: (headers) => clientIp(headers),
+    now: () => new Date(),
+    requestId: () => crypto.randomUUID(),
+    leaseMs: DEFAULT_LEASE_MS,
+    redisBudgetMs: REDIS_BUDGET_MS,
+  };
+}
+
+type Reply = { status: number; body: Record<string, unknown>; headers: Record<string, string> };
+
+/** What the log line says about the request, filled in as the steps learn it. */
+type Trace = {
+  revalidationId: string | null;
+  idSource: string | null;
+  iss: string | null;
+  tags: string[];
+  outcome: Outcome;
+  deduplicated: boolean;
+  notes: string[];
+};
+
+type Context = {
+  deps: ReceiverDeps;
+  requestId: string;
+  trace: Trace;
+  budget: ReturnType<typeof createRedisBudget>;
+  /** Work that the answer does not depend on; it runs after the response, in one tick (one pipeline). */
+  afterResponse: (() => Promise<unknown>)[];
+};
+
+/** Answers one request. Never throws: every failure is a JSON response and a log line. */
+export async function handleRevalidation(request: Request, deps: ReceiverDeps): Promise<Response> {
+  const started = performance.now();
+  const requestId = deps.requestId();
+  const context: Context = {
+    deps,
+    requestId,
+    trace: {
+      revalidationId: null,
+      idSource: null,
+      iss: null,
+      tags: [],
+      outcome: "rejected",
+      deduplicated: false,
+      notes: [],
+    },
+    budget: createRedisBudget(deps.redisBudgetMs),
+    afterResponse: [],
+  };
+
+  let reply: Reply;
+  let code: string | null = null;
+  try {
+    reply = await receive(request, context);
+  } catch (error) {
+    const rejection =
+      error instanceof Rejection
+        ? error
+        : new Rejection(
+            "internal",
+            `Something went wrong on the server. Retry later; if it persists, the site owner can find request ${requestId} in the logs.`,
+          );
+    if (!(error instanceof Rejection)) {
+      context.trace.outcome = "failed";
+      context.trace.notes.push(`unexpected error: ${describeError(error)}`);
+    }
+    code = rejection.code;
+    reply = {
+      status: rejection.status,
+      headers: rejection.headers,
+      body: {
+        error: {
+          code: rejection.code,
+          message: rejection.message,
+          ...(rejection.issues ? { issues: rejection.issues } : {}),
+        },
+      },
+    };
+  }
+
+  const response = Response.json(
+    { ...reply.body, requestId },
+    {
+      status: reply.status,
+      headers: {
+        ...reply.headers,
+        "Cache-Control": "no-store",
+        "X-Robots-Tag": "noindex",
+        "X-Request-Id": requestId,
+      },
+    },
+  );
+
+  const { trace, budget, afterResponse } = context;
+  const line: ReceiverLogLine = {
+    msg: "revalidate",
+    level: reply.status >= 500 ? "error" : trace.notes.length > 0 ? "warn" : "info",
+    requestId,
+    revalidationId: trace.revalidationId,
+    idSource: trace.idSource,
+    iss: trace.iss,
+    tags: trace.tags,
+    outcome: trace.outcome,
+    status: reply.status,
+    code,
+    latencyMs: Math.round(performance.now() - started),
+    redisRoundTrips: budget.roundTrips,
+    deduplicated: trace.deduplicated,
+    notes: [...trace.notes, ...budget.failures],
+  };
+  deps.after(async () => {
+    const results = await Promise.allSettled(afterResponse.map((work) => work()));
+    for (const result of results) {
+      if (result.status === "rejected")
+        line.notes.push(`after the response: ${describeError(result.reason)}`);
+    }
+    if (line.notes.length > 0 && line.level === "info") line.level = "warn";
+    deps.log(line);
+  });
+  return response;
+}
+
+async function receive(request: Request, context: Context): Promise<Reply> {
+  const { deps, trace, budget } = context;
+
+  // 1. Method.
+  if (request.method !== "POST") {
+    throw new Rejection(
+      "method_not_allowed",
+      `${request.method} is not supported here: send POST with a JSON body { "id", "tags" }.`,
+      { headers: { Allow: "POST" } },
+    );
+  }
+  const config = readConfig(deps, trace);
+  const ip = deps.clientIp(request.headers);
+  const after = (task: () => Promise<unknown>) => context.afterResponse.push(task);
+  const nowMs = () => deps.now().getTime();
+  const limiters = deps.limiters;
+
+  // 2. Token. A failure is counted against the client IP, and past its limit the answer is a 429.
+  let token: VerifiedToken;
+  try {
+    token = await authenticate(request, config, context);
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    if (!ip) {
+      trace.notes.push("client IP unknown: failed authentication not counted");
+      throw error;
+    }
+    throw await countAuthFailure({ limiters, ip, unauthorized: error, budget, after, nowMs });
+  }
+  trace.iss = token.iss ?? null;
+
+  // 3. Content type, size, JSON, schema, ID, scope. A failure here is answered only after the
+  // failed-authentication limit was checked (step 4's round trip), as the contract puts that first.
+  let input: { body: RevalidationBody; id: RevalidationId | undefined } | undefined;
+  let invalid: Rejection | undefined;
+  try {
+    assertJsonContentType(request.headers);
+    const body = parseRevalidationBody(parseJson(await readBoundedBody(request)));
+    const id = resolveRevalidationId({ bodyId: body.id, jti: token.jti, headers: request.headers });
+    assertScope(token, body.tags);
+    input = { body, id };
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    invalid = error;
+  }
+
+  // 4. Rate limits (and the failed-authentication limit of step 2, in the same round trip).
+  const limits = await checkLimits({
+    limiters,
+    ip,
+    iss: token.iss,
+    consume: input !== undefined,
+    budget,
+    after,
+    nowMs,
+  });
+  trace.notes.push(...limits.notes);
+  if (!input) throw invalid ?? new Rejection("internal", "The request could not be read.");
+
+  const { body, id } = input;
+  trace.tags = body.tags;
+  trace.revalidationId = id?.id ?? null;
+  trace.idSource = id?.source ?? null;
+
+  if (body.dryRun) {
+    trace.outcome = "dry-run";
+    return ok({ status: "dry-run", id: id?.id ?? null, tags: body.tags }, limits.headers);
+  }
+
+  // 5. Claim the ID.
+  const key = id ? namespacedId(token.iss, id.id) : undefined;
+  const firstSeenAt = deps.now();
+  const owner = context.requestId;
+  let claimed = false;
+  if (key && id) {
+    try {
+      const claim = await budget.roundTrip("claim", () =>
+        claimRevalidationId(deps.redis(), key, { owner, now: firstSeenAt, leaseMs: deps.leaseMs }),
+      );
+      if (claim.state === "duplicate") {
+        trace.outcome = "duplicate";
+        trace.deduplicated = true;
+        return ok({ status: "duplicate", id: id.id, firstSeenAt: claim.firstSeenAt }, limits.headers);
+      }
+      if (claim.state === "in_progress") {
+        throw new Rejection(
+          "in_progress",
+          `Revalidation ${JSON.stringify(id.id)} is being processed by another request right now. Retry after ${claim.retryAfterSeconds} s with the same ID.`,
+          { headers: { "Retry-After": String(claim.retryAfterSeconds) } },
+        );
+      }
+      claimed = true;
+      trace.deduplicated = true;
+    } catch (error) {
+      if (!(error instanceof RedisUnavailable)) throw error;
+      trace.notes.push("de-duplication unavailable: failed open");
+    }
+  }
+
+  // 6. Revalidate.
+  try {
+    for (const tag of body.tags) await deps.revalidateTag(tag, REVALIDATION_PROFILE);
+  } catch (error) {
+    trace.outcome = "failed";
+    trace.notes.push(`revalidateTag failed: ${describeError(error)}`);
+    if (claimed && key) {
+      // Released before answering, so the sender's immediate retry is processed, not told 409.
+      await createRedisBudget(deps.redisBudgetMs)
+        .roundTrip("release", () => releaseRevalidationId(deps.redis(), key, owner))
+        .catch(() => trace.notes.push("release failed: the retry waits for the lease to run out"));
+    }
+    throw new Rejection(
+      "internal",
+      `Revalidation failed on the server and nothing was recorded: retry with the same ID. The site owner can find request ${context.requestId} in the logs.`,
+    );
+  }
+
+  // 7. Record it, after the response.
+  const at = deps.now();
+  trace.outcome = "revalidated";
+  if (claimed && key) {
+    context.afterResponse.push(() =>
+      markRevalidationDone(deps.redis(), key, { firstSeenAt, doneAt: at, ttlSeconds: config.idTtlSeconds }),
+    );
+  }
+  context.afterResponse.push(() =>
+    appendRecentRevalidation(deps.redis(), {
+      at: at.toISOString(),
+      requestId: context.requestId,
+      id: id?.id ?? null,
+      iss: token.iss ?? null,
+      tags: body.tags,
+      outcome: claimed ? "revalidated" : "revalidated (not de-duplicated)",
+    }),
+  );
+  const warning = !id
+    ? "No revalidation ID was sent (body id, token jti, Idempotency-Key, X-Revalidation-Id or webhook-id), so this request was not de-duplicated."
+    : !claimed
+      ? "De-duplication was unavailable (Redis did not answer in time), so this request was processed without it."
+      : undefined;
+  return ok(
+    {
+      status: "revalidated",
+      id: id?.id ?? null,
+      tags: body.tags,
+      profile: REVALIDATION_PROFILE,
+      deduplicated: claimed,
+      at: at.toISOString(),
+      ...(warning ? { warning } : {}),
+    },
+    limits.headers,
+  );
+}
+
+function ok(body: Record<string, unknown>, headers: Record<string, string>): Reply {
+  return { status: 200, body, headers };
+}
+
+function readConfig(deps: ReceiverDeps, trace: Trace): RevalidationEnv {
+  let config: RevalidationEnv;
+  try {
+    config = deps.config();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    trace.notes.push(error.message.replaceAll("\n", " "));
+    throw new Rejection(
+      "not_configured",
+      "Revalidation is misconfigured on this server (REVALIDATION_* variables); the site owner can see which variable in the server log.",
+    );
+  }
+  if (config.secrets.length === 0) {
+    throw new Rejection(
+      "not_configured",
+      "Revalidation is not enabled on this server: the site owner must set REVALIDATION_SECRET (at least 32 bytes) and redeploy.",
+    );
+  }
+  return config;
+}
+
+async function authenticate(
+  request: Request,
+  config: RevalidationEnv,
+  context: Context,
+): Promise<VerifiedToken> {
+  const hasAuthorization = request.headers.has("authorization");
+  try {
+    return await verifyRevalidationToken(bearerToken(request.headers), config, context.deps.now());
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    // RFC 6750 §3.1: a request without credentials gets the challenge without an error code.
+    const challenge = hasAuthorization
+      ? 'Bearer realm="revalidate", error="invalid_token"'
+      : 'Bearer realm="revalidate"';
+    throw new Rejection("unauthorized", error.message, { headers: { "WWW-Authenticate": challenge } });
+  }
+}

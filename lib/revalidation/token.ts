@@ -1,0 +1,175 @@
+/**
+ * Step 2 and the scope half of step 3: the bearer token.
+ *
+ * HS256 only, so a token can never choose a weaker algorithm (or `none`) for itself. `exp` and
+ * `aud` are required: a token without an expiry would be valid forever, and `aud` keeps a token
+ * minted for another service that shares the secret from working here.
+ */
+import { errors, jwtVerify } from "jose";
+import { z } from "zod";
+import { scopeCovers } from "../tags";
+import { Rejection } from "./errors";
+
+export const TOKEN_ALGORITHM = "HS256";
+export const CLOCK_TOLERANCE_SECONDS = 30;
+/** A scoped token with 64 patterns of 256 characters stays well under this; anything longer is not ours. */
+export const MAX_TOKEN_LENGTH = 24 * 1024;
+export const MAX_SCOPE_PATTERNS = 64;
+
+/** `iss` names the sender in rate-limit keys, revalidation-ID namespaces and logs, so it is kept tame. */
+export const ISSUER_PATTERN = /^[A-Za-z0-9._:@/+-]{1,100}$/;
+
+const claimsSchema = z.object({
+  iss: z.string().regex(ISSUER_PATTERN, "must be 1 to 100 of A-Z a-z 0-9 . _ : @ / + -").optional(),
+  jti: z.string().optional(),
+  exp: z.number(),
+  scope: z.array(z.string().min(1).max(256)).min(1).max(MAX_SCOPE_PATTERNS).optional(),
+});
+
+export type VerifiedToken = {
+  iss: string | undefined;
+  jti: string | undefined;
+  /** Tag patterns this token may revalidate; `undefined` means every tag. */
+  scope: string[] | undefined;
+  expiresAt: Date;
+};
+
+export type TokenConfig = { secrets: string[]; audience: string };
+
+const FIX = "Mint a new one with `npm run token` (or your backend's signer).";
+
+/** The token from `Authorization: Bearer <token>`, or `undefined` when there is none at all. */
+export function bearerToken(headers: Headers): string | undefined {
+  const header = headers.get("authorization");
+  if (header === null) return undefined;
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  if (!match?.[1]) {
+    throw new Rejection(
+      "unauthorized",
+      "The Authorization header must be `Bearer <token>` (the token goes in this header only, never in the URL or body).",
+    );
+  }
+  return match[1];
+}
+
+const encoded = new Map<string, Uint8Array>();
+function keyOf(secret: string): Uint8Array {
+  let key = encoded.get(secret);
+  if (!key) {
+    key = new TextEncoder().encode(secret);
+    encoded.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * Verifies `token` with the current secret, then the previous one (a rotation), and returns its
+ * claims. Throws an `unauthorized` Rejection whose message says what to fix.
+ */
+export async function verifyRevalidationToken(
+  token: string | undefined,
+  config: TokenConfig,
+  now: Date,
+): Promise<VerifiedToken> {
+  if (token === undefined) {
+    throw new Rejection("unauthorized", `No token: send \`Authorization: Bearer <token>\`. ${FIX}`);
+  }
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new Rejection(
+      "unauthorized",
+      `The token is longer than ${MAX_TOKEN_LENGTH} characters, so it is not one of ours. ${FIX}`,
+    );
+  }
+
+  let lastError: unknown;
+  for (const secret of config.secrets) {
+    try {
+      const { payload } = await jwtVerify(token, keyOf(secret), {
+        algorithms: [TOKEN_ALGORITHM],
+        audience: config.audience,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        currentDate: now,
+        requiredClaims: ["exp", "aud"],
+      });
+      return readClaims(payload);
+    } catch (error) {
+      if (error instanceof Rejection) throw error;
+      lastError = error;
+      // Only a signature mismatch can mean "signed with the other secret"; any other failure is final.
+      if (!(error instanceof errors.JWSSignatureVerificationFailed)) break;
+    }
+  }
+  throw new Rejection("unauthorized", explain(lastError, config.audience));
+}
+
+function readClaims(payload: Record<string, unknown>): VerifiedToken {
+  const result = claimsSchema.safeParse(payload);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const claim = issue?.path.join(".") || "claims";
+    throw new Rejection(
+      "unauthorized",
+      `The token's \`${claim}\` claim is invalid: ${issue?.message ?? "unexpected value"}. \`scope\` must be an array of 1 to ${MAX_SCOPE_PATTERNS} tag patterns such as ["posts", "post:*"]. ${FIX}`,
+    );
+  }
+  const claims = result.data;
+  return {
+    iss: claims.iss,
+    jti: claims.jti,
+    scope: claims.scope,
+    expiresAt: new Date(claims.exp * 1000),
+  };
+}
+
+function explain(error: unknown, audience: string): string {
+  if (error instanceof errors.JWTExpired) {
+    const exp = typeof error.payload.exp === "number" ? new Date(error.payload.exp * 1000) : undefined;
+    return `The token expired${exp ? ` at ${exp.toISOString()}` : ""}. ${FIX}`;
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "nbf") {
+      const nbf = typeof error.payload.nbf === "number" ? new Date(error.payload.nbf * 1000) : undefined;
+      return `The token is not valid before ${nbf ? nbf.toISOString() : "its nbf time"}; check the sender's clock. ${FIX}`;
+    }
+    if (error.claim === "aud") {
+      return error.reason === "missing"
+        ? `The token has no \`aud\` claim; it must be "${audience}". ${FIX}`
+        : `The token's \`aud\` claim is not "${audience}". ${FIX}`;
+    }
+    if (error.claim === "exp") {
+      return `The token has no valid \`exp\` claim; every token must expire. ${FIX}`;
+    }
+    return `The token's \`${error.claim}\` claim is invalid. ${FIX}`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) {
+    return `The token must be signed with ${TOKEN_ALGORITHM}; other algorithms, \`none\` included, are refused. ${FIX}`;
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return `The token's signature does not match REVALIDATION_SECRET (nor REVALIDATION_SECRET_PREVIOUS, if set): it was signed with another secret or altered. ${FIX}`;
+  }
+  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) {
+    return `The token is not a valid JWT (three base64url parts, a JSON payload). ${FIX}`;
+  }
+  return `The token could not be verified. ${FIX}`;
+}
+
+/** Tags the token's scope does not cover: a 403 when not empty. */
+export function tagsOutsideScope(scope: string[] | undefined, tags: string[]): string[] {
+  if (!scope) return [];
+  return tags.filter((tag) => !scope.some((pattern) => scopeCovers(pattern, tag)));
+}
+
+export function assertScope(token: VerifiedToken, tags: string[]): void {
+  const outside = tagsOutsideScope(token.scope, tags);
+  if (outside.length === 0) return;
+  throw new Rejection(
+    "forbidden",
+    `This token may revalidate only ${token.scope?.map((p) => JSON.stringify(p)).join(", ")}; it does not cover ${outside
+      .slice(0, 5)
+      .map((t) => JSON.stringify(t))
+      .join(
+        ", ",
+      )}${outside.length > 5 ? ` and ${outside.length - 5} more` : ""}. Send those tags with a token whose scope covers them.`,
+    { headers: { "WWW-Authenticate": 'Bearer realm="revalidate", error="insufficient_scope"' } },
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * What the revalidation CLIs share: loading REVALIDATION_* the way Next does (`.env.local` and
+ * friends, real environment first) and validating it with lib/env, so a CLI and the server
+ * agree on the secret and the audience.
+ */
+import nextEnv from "@next/env";
+import { ConfigError, revalidationEnv } from "../../lib/env";
+import { assertStrongSecret, MintError } from "../../lib/revalidation/mint";
+
+export type CliRevalidationConfig = { secret: string; audience: string };
+
+export function loadRevalidationConfig(): CliRevalidationConfig {
+  // Quiet: the "Loaded env from ..." line would land in the middle of a token on stdout.
+  nextEnv.loadEnvConfig(process.cwd(), false, { info: () => undefined, error: console.error });
+  const env = revalidationEnv(process.env);
+  return { secret: assertStrongSecret(env.secrets[0]), audience: env.audience };
+}
+
+/** Prints a configuration or usage problem without a stack trace and exits non-zero. */
+export function exitWithProblem(error: unknown): never {
+  if (error instanceof ConfigError || error instanceof MintError || error instanceof UsageError) {
+    console.error(error.message);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  }
+  console.error(error);
+  process.exit(1);
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

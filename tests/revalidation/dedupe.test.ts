@@ -1,0 +1,222 @@
+/**
+ * De-duplication under concurrency, failure and crashes, and failing open when Redis is gone:
+ * the guarantees of "Processing order" in receiver-contract.md.
+ */
+import { createServer, type Server } from "node:net";
+import { afterEach, describe, expect, inject, test } from "vitest";
+import { claimRevalidationId, namespacedId } from "../../lib/revalidation/dedupe";
+import { startLocalUpstash } from "../../scripts/upstash-local/server";
+import { createHarness, unique, waitFor } from "./harness";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
+});
+
+test("200 concurrent deliveries of one ID revalidate exactly once", async () => {
+  // Generous Redis deadlines: this test is about atomicity, and 200 requests at once through the
+  // local endpoint on a small CI machine can outlast the production budget, which fails open
+  // (correctly) and would then revalidate more than once.
+  const h = createHarness({ redisTimeoutMs: 20_000, deps: { redisBudgetMs: 20_000 } });
+  const id = unique("burst");
+  const token = await h.token();
+  const results = await Promise.all(
+    Array.from({ length: 200 }, () => h.send({ token, body: { id, tags: ["posts"] } })),
+  );
+  const statuses = results.map(({ response, json }) =>
+    response.status === 200 ? String(json.status) : String(response.status),
+  );
+  expect(statuses.filter((s) => s === "revalidated")).toHaveLength(1);
+  expect(statuses.every((s) => s === "revalidated" || s === "duplicate" || s === "409")).toBe(true);
+  expect(h.revalidated).toHaveLength(1);
+  await h.settle();
+  expect((await h.send({ token, body: { id, tags: ["posts"] } })).json.status).toBe("duplicate");
+  expect(h.revalidated).toHaveLength(1);
+}, 30_000);
+
+test("a claim is released when revalidation throws, so the retry is processed", async () => {
+  let failNext = true;
+  const calls: string[] = [];
+  const h = createHarness({
+    deps: {
+      revalidateTag: (tag) => {
+        calls.push(tag);
+        if (failNext) {
+          failNext = false;
+          throw new Error("cache handler unavailable");
+        }
+      },
+    },
+  });
+  const id = unique("retry");
+  const failed = await h.send({ body: { id, tags: ["posts"] } });
+  expect(failed.response.status).toBe(500);
+  // No settle(): the release happens before the answer, so an immediate retry is not a 409.
+  const retry = await h.send({ body: { id, tags: ["posts"] } });
+  expect(retry.json).toMatchObject({ status: "revalidated", id, deduplicated: true });
+  expect(calls).toEqual(["posts", "posts"]);
+  await h.settle();
+  const failedLine = h.lines.find((line) => line.status === 500);
+  expect(failedLine?.outcome).toBe("failed");
+  expect(failedLine?.notes.join(" ")).toContain("cache handler unavailable");
+});
+
+test("an expired lease lets a retry through (the process died between claim and done)", async () => {
+  const leaseMs = 300;
+  const h = createHarness({ deps: { leaseMs } });
+  const id = unique("crash");
+  // The "crashed" request: claimed, never revalidated, never marked done.
+  const claim = await claimRevalidationId(h.redis, namespacedId(h.iss, id), {
+    owner: "crashed-request",
+    now: new Date(),
+    leaseMs,
+  });
+  expect(claim.state).toBe("claimed");
+
+  const during = await h.send({ body: { id, tags: ["posts"] } });
+  expect(during.response.status).toBe(409);
+  expect(during.response.headers.get("retry-after")).toBe("1");
+
+  let status = "";
+  await waitFor(
+    async () => {
+      const { json } = await h.send({ body: { id, tags: ["posts"] } });
+      status = String(json.status ?? json.error?.code);
+      return status !== "in_progress";
+    },
+    5000,
+    "the lease to run out",
+  );
+  expect(status).toBe("revalidated");
+  expect(h.revalidated).toHaveLength(1);
+});
+
+describe("Redis unreachable: verified requests still revalidate, within about a second", () => {
+  test("nothing listening (connection refused)", async () => {
+    const port = await closedPort();
+    const h = createHarness({
+      redisUrl: `http://127.0.0.1:${port}`,
+      redisToken: "irrelevant",
+      productionDeadlines: true,
+    });
+    const id = unique("down");
+    const started = performance.now();
+    const { response, json } = await h.send({ body: { id, tags: ["posts", "post:a"] } });
+    const elapsed = performance.now() - started;
+    expect(response.status).toBe(200);
+    expect(json).toMatchObject({ status: "revalidated", id, deduplicated: false });
+    expect(json.warning).toContain("De-duplication was unavailable");
+    expect(h.revalidated.map((r) => r.tag)).toEqual(["posts", "post:a"]);
+    expect(elapsed).toBeLessThan(1500);
+    await h.settle();
+    const line = h.lines[0];
+    expect(line?.deduplicated).toBe(false);
+    expect(line?.notes.join(" ")).toMatch(/rate limit unavailable/);
+    expect(line?.notes.join(" ")).toMatch(/de-duplication unavailable/);
+  });
+
+  test("an endpoint that accepts connections and never answers", async () => {
+    const { port, close } = await blackHole();
+    cleanups.push(close);
+    const h = createHarness({
+      redisUrl: `http://127.0.0.1:${port}`,
+      redisToken: "irrelevant",
+      productionDeadlines: true,
+    });
+    const started = performance.now();
+    const { response, json } = await h.send({ body: { id: unique("hang"), tags: ["posts"] } });
+    const elapsed = performance.now() - started;
+    expect(response.status).toBe(200);
+    expect(json).toMatchObject({ status: "revalidated", deduplicated: false });
+    expect(h.revalidated).toHaveLength(1);
+    expect(elapsed).toBeLessThan(1500);
+  });
+
+  test("the Upstash endpoint stopped after it worked", async () => {
+    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
+    const h = createHarness({
+      redisUrl: endpoint.url,
+      redisToken: endpoint.token,
+      productionDeadlines: true,
+    });
+    expect((await h.send({ body: { id: unique("before"), tags: ["posts"] } })).json.deduplicated).toBe(true);
+    await endpoint.close();
+    const started = performance.now();
+    const { json } = await h.send({ body: { id: unique("after"), tags: ["posts"] } });
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(json).toMatchObject({ status: "revalidated", deduplicated: false });
+    expect(h.revalidated).toHaveLength(2);
+  });
+
+  test("a bad token is still a 401 (nothing but Redis fails open)", async () => {
+    const port = await closedPort();
+    const h = createHarness({
+      redisUrl: `http://127.0.0.1:${port}`,
+      redisToken: "irrelevant",
+      productionDeadlines: true,
+    });
+    const { response } = await h.send({ token: "bad.token.here", body: { tags: ["posts"] } });
+    expect(response.status).toBe(401);
+    expect(h.revalidated).toEqual([]);
+  });
+});
+
+test("the critical path makes at most two Redis round trips (measured at the endpoint)", async () => {
+  const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
+  cleanups.push(() => endpoint.close());
+  const h = createHarness({ redisUrl: endpoint.url, redisToken: endpoint.token, productionDeadlines: true });
+  // Warm-up: the limiter's first EVALSHA on a fresh Redis is a NOSCRIPT and an EVAL.
+  await h.send({ body: { id: unique("warm"), tags: ["posts"] } });
+  await h.settle();
+  endpoint.resetStats();
+
+  const { json } = await h.send({ body: { id: unique("counted"), tags: ["posts"] } });
+  expect(json.status).toBe("revalidated");
+  expect(endpoint.stats().requests).toBe(2);
+  await h.settle();
+  // Marking done and the recent log: one more request, after the response.
+  expect(endpoint.stats().requests).toBe(3);
+  expect(h.lines.at(-1)?.redisRoundTrips).toBe(2);
+});
+
+test("done is kept for idTtlSeconds and the recent log is capped", async () => {
+  const h = createHarness();
+  const id = unique("ttl");
+  await h.send({ body: { id, tags: ["posts"] } });
+  await h.settle();
+  const ttl = await h.redis.ttl(`revalidate:id:${namespacedId(h.iss, id)}`);
+  expect(ttl).toBeGreaterThan(3500);
+  expect(ttl).toBeLessThanOrEqual(3600);
+  expect(await h.redis.llen("revalidate:recent")).toBeLessThanOrEqual(100);
+  const recent = (await h.redis.lrange("revalidate:recent", 0, 99)).map(
+    (entry) => JSON.parse(entry) as { id: string },
+  );
+  expect(recent.some((entry) => entry.id === id)).toBe(true);
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+async function blackHole(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<import("node:net").Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (!address || typeof address === "string") throw new Error("no port");
+  return {
+    port: address.port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

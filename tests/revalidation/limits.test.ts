@@ -1,0 +1,165 @@
+/**
+ * Rate limits (per sender, per client IP for failed authentication) and what reaches the log.
+ */
+import { describe, expect, test } from "vitest";
+import { createHarness, unique, uniqueIp } from "./harness";
+
+describe("rate limit per sender", () => {
+  test("per iss: over the limit is a 429 with Retry-After and RateLimit-*; another sender is unaffected", async () => {
+    const h = createHarness({ revalidateLimit: { requests: 2, window: "1 m" } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await h.send({ body: { tags: ["posts"] } })).response.status);
+    expect(statuses).toEqual([200, 200, 429]);
+
+    const limited = await h.send({ body: { tags: ["posts"] } });
+    expect(limited.json.error?.code).toBe("rate_limited");
+    expect(limited.json.error?.message).toContain(h.iss);
+    const retryAfter = Number(limited.response.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.response.headers.get("ratelimit-limit")).toBe("2");
+    expect(limited.response.headers.get("ratelimit-remaining")).toBe("0");
+    expect(h.revalidated).toHaveLength(2);
+
+    // Same limiter, same client IP, another iss: its own bucket.
+    const other = await h.send({
+      token: await h.token({ issuer: unique("other").slice(0, 40) }),
+      body: { tags: ["posts"] },
+    });
+    expect(other.response.status).toBe(200);
+  });
+
+  test("a token without iss is limited per client IP", async () => {
+    const h = createHarness({ revalidateLimit: { requests: 1, window: "1 m" } });
+    const token = await h.token({ issuer: undefined });
+    expect((await h.send({ token, body: { tags: ["posts"] } })).response.status).toBe(200);
+    expect((await h.send({ token, body: { tags: ["posts"] } })).response.status).toBe(429);
+    expect((await h.send({ token, ip: uniqueIp(), body: { tags: ["posts"] } })).response.status).toBe(200);
+  });
+
+  test("no iss and no client IP: the limit is skipped (never a shared bucket), and the log says so", async () => {
+    const h = createHarness({ revalidateLimit: { requests: 1, window: "1 m" } });
+    const token = await h.token({ issuer: undefined });
+    for (let i = 0; i < 3; i++) {
+      expect((await h.send({ token, ip: null, body: { tags: ["posts"] } })).response.status).toBe(200);
+    }
+    await h.settle();
+    expect(h.lines.at(-1)?.notes.join(" ")).toContain("rate limit skipped");
+  });
+
+  test("a rejected body does not spend the sender's limit", async () => {
+    const h = createHarness({ revalidateLimit: { requests: 1, window: "1 m" } });
+    expect((await h.send({ body: { tags: ["nope"] } })).response.status).toBe(400);
+    expect((await h.send({ body: { tags: ["posts"] } })).response.status).toBe(200);
+  });
+});
+
+describe("failed authentication per client IP", () => {
+  test("over the limit is a 429, even for a valid token from that address; other addresses are unaffected", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 3, window: "1 m" } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await h.send({ token: "bad.token.value", body: { tags: ["posts"] } })).response.status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+
+    const limited = await h.send({ token: "bad.token.value", body: { tags: ["posts"] } });
+    expect(limited.json.error?.code).toBe("rate_limited");
+    expect(Number(limited.response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(limited.response.headers.get("ratelimit-limit")).toBe("3");
+    expect(limited.response.headers.get("ratelimit-remaining")).toBe("0");
+
+    const valid = await h.send({ body: { tags: ["posts"] } });
+    expect(valid.response.status).toBe(429);
+    expect(h.revalidated).toEqual([]);
+
+    const elsewhere = await h.send({ ip: uniqueIp(), body: { tags: ["posts"] } });
+    expect(elsewhere.response.status).toBe(200);
+  });
+
+  test("a missing token counts as a failure", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 1, window: "1 m" } });
+    expect((await h.send({ token: null, body: { tags: ["posts"] } })).response.status).toBe(401);
+    expect((await h.send({ token: null, body: { tags: ["posts"] } })).response.status).toBe(429);
+  });
+
+  test("successes and bad bodies are not counted as failures", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 1, window: "1 m" } });
+    for (let i = 0; i < 3; i++) {
+      expect((await h.send({ body: { tags: ["posts"] } })).response.status).toBe(200);
+      expect((await h.send({ body: { tags: "posts" } })).response.status).toBe(400);
+    }
+    expect((await h.send({ token: "bad.token.value", body: { tags: ["posts"] } })).response.status).toBe(401);
+  });
+
+  test("without a client IP nothing is counted (no shared bucket), and the log says so", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 1, window: "1 m" } });
+    for (let i = 0; i < 3; i++) {
+      expect(
+        (await h.send({ ip: null, token: "bad.token.value", body: { tags: ["posts"] } })).response.status,
+      ).toBe(401);
+    }
+    await h.settle();
+    expect(h.lines.at(-1)?.notes.join(" ")).toContain("client IP unknown");
+  });
+});
+
+describe("the log", () => {
+  test("one line per request, with the fields the contract lists", async () => {
+    const h = createHarness();
+    const id = unique("logged");
+    const { json } = await h.send({ body: { id, tags: ["posts", "post:a"] } });
+    await h.settle();
+    expect(h.lines).toHaveLength(1);
+    expect(h.lines[0]).toMatchObject({
+      msg: "revalidate",
+      requestId: json.requestId,
+      revalidationId: id,
+      iss: h.iss,
+      tags: ["posts", "post:a"],
+      outcome: "revalidated",
+      status: 200,
+      redisRoundTrips: 2,
+      deduplicated: true,
+    });
+    expect(h.lines[0]?.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  test("never the token, never the body", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 100, window: "1 m" } });
+    const marker = `marker${crypto.randomUUID().replaceAll("-", "")}`;
+    const token = await h.token({ jti: unique("jti") });
+    const signature = token.split(".")[2] ?? "";
+    const bodies: unknown[] = [
+      { tags: ["posts"], [marker]: true },
+      { tags: [`post:${marker}!`] },
+      { tags: ["posts"], id: `${marker} with spaces` },
+      { tags: marker },
+      `{"tags": ["${marker}"`,
+    ];
+    for (const body of bodies) {
+      await h.send(typeof body === "string" ? { token, rawBody: body } : { token, body });
+    }
+    await h.send({ token: `${token}x`, body: { tags: ["posts"], note: marker } });
+    await h.send({ token, body: { tags: ["posts"], dryRun: true } });
+    await h.settle();
+    expect(h.lines).toHaveLength(bodies.length + 2);
+    const text = JSON.stringify(h.lines);
+    expect(text).not.toContain(marker);
+    expect(text).not.toContain(signature);
+    expect(text).not.toContain(token.split(".")[1] ?? "");
+    expect(h.lines.map((line) => line.status)).toEqual([400, 400, 400, 400, 400, 401, 200]);
+  });
+
+  test("latency and outcome of a rejected request", async () => {
+    const h = createHarness();
+    await h.send({ token: null, body: { tags: ["posts"] } });
+    await h.settle();
+    expect(h.lines[0]).toMatchObject({
+      outcome: "rejected",
+      status: 401,
+      code: "unauthorized",
+      iss: null,
+      tags: [],
+    });
+  });
+});
