@@ -2,11 +2,15 @@
  * The one place the e2e suite's server settings live: playwright.config.ts starts the app with
  * these, and specs use them to reach the app, its Redis endpoint and its secrets.
  */
+// Override with E2E_APP_PORT / E2E_REDIS_PORT when something else already listens on these.
+const port = Number(process.env.E2E_APP_PORT ?? 3100);
+const upstashPort = Number(process.env.E2E_REDIS_PORT ?? 8090);
+
 export const E2E = {
-  port: 3100,
-  baseURL: "http://127.0.0.1:3100",
-  upstashPort: 8090,
-  upstashUrl: "http://127.0.0.1:8090",
+  port,
+  baseURL: `http://127.0.0.1:${port}`,
+  upstashPort,
+  upstashUrl: `http://127.0.0.1:${upstashPort}`,
   upstashToken: "local-dev-token",
   // Test-only secrets: never used outside this suite.
   revalidationSecret: "e2e-revalidation-secret-0123456789abcdef",
