@@ -1,8 +1,9 @@
 import type { Metadata } from "next";
+import Link from "next/link";
 import { notFound } from "next/navigation";
-import { Suspense } from "react";
-import { getComments } from "@/lib/comments";
+import { COMMENT_LIMITS, getComments } from "@/lib/comments";
 import { getPost, readPosts } from "@/lib/posts";
+import { CommentForm } from "../../_components/comment-form";
 import { RenderedAt } from "../../_components/rendered-at";
 
 type Props = { params: Promise<{ slug: string }> };
@@ -30,6 +31,11 @@ export default async function PostPage({ params }: Props) {
         <h1 data-testid="post-title">{post.title}</h1>
         <p className="muted">
           Updated <time dateTime={post.updatedAt}>{post.updatedAt.replace("T", " ").slice(0, 16)} UTC</time>
+          {/* Shown to everyone so this page stays fully cached (no cookie read); the edit page asks for sign-in. */}
+          {" · "}
+          <Link href={`/posts/${post.slug}/edit`} data-testid="edit-link">
+            Edit
+          </Link>
         </p>
       </header>
       <div className="post-body" data-testid="post-body">
@@ -41,11 +47,13 @@ export default async function PostPage({ params }: Props) {
       </div>
       <RenderedAt at={renderedAt} label="Post rendered" />
 
-      <section aria-labelledby="comments-heading" className="comments">
+      <section id="comments" aria-labelledby="comments-heading" className="comments">
         <h2 id="comments-heading">Comments</h2>
-        <Suspense fallback={<p className="muted">Loading comments…</p>}>
-          <CommentList slug={slug} />
-        </Suspense>
+        {/* No <Suspense> here: getComments is cached, so it needs none, and a boundary that resolves
+            after the shell is revealed only by an inline script. Without JavaScript the reader
+            would keep seeing the fallback instead of the comments. */}
+        <CommentList slug={slug} />
+        <CommentForm slug={post.slug} limits={COMMENT_LIMITS} />
       </section>
     </article>
   );

@@ -1,0 +1,63 @@
+"use client";
+/**
+ * The comment form under every post. With JavaScript, React submits it and the action's response
+ * carries the re-rendered comments, so the new comment appears in place. Without JavaScript the
+ * browser posts the same form and Next.js answers with the whole page, rendered with the action's
+ * state (errors, or the new comment and an empty form): progressive enhancement via useActionState.
+ */
+import { useActionState } from "react";
+import type { ActionState } from "@/lib/actions";
+import { addCommentAction } from "../posts/[slug]/actions";
+import { Field } from "./form-field";
+
+type CommentState = ActionState<"slug" | "name" | "text">;
+const initialState: CommentState = { status: "idle" };
+
+export function CommentForm({ slug, limits }: { slug: string; limits: { name: number; text: number } }) {
+  // The permalink tells React which page this form belongs to when it is posted before hydration.
+  const [state, formAction, isPending] = useActionState(addCommentAction, initialState, `/posts/${slug}`);
+  const errors = state.fieldErrors ?? {};
+  const values = state.status === "error" ? (state.values ?? {}) : {};
+
+  return (
+    <form action={formAction} className="stack comment-form" aria-labelledby="comment-form-heading">
+      <h3 id="comment-form-heading">Leave a comment</h3>
+      <input type="hidden" name="slug" value={slug} />
+      <Field id="comment-name" label="Name" error={errors.name}>
+        {(aria) => (
+          <input
+            id="comment-name"
+            name="name"
+            autoComplete="name"
+            required
+            maxLength={limits.name}
+            defaultValue={values.name ?? ""}
+            {...aria}
+          />
+        )}
+      </Field>
+      <Field id="comment-text" label="Comment" error={errors.text}>
+        {(aria) => (
+          <textarea
+            id="comment-text"
+            name="text"
+            required
+            maxLength={limits.text}
+            rows={4}
+            defaultValue={values.text ?? ""}
+            {...aria}
+          />
+        )}
+      </Field>
+      <div aria-live="polite" className="form-status">
+        {state.status === "error" && state.message ? (
+          <p className="form-error">{errors.slug ?? state.message}</p>
+        ) : null}
+        {state.status === "success" && state.message ? <p className="form-ok">{state.message}</p> : null}
+      </div>
+      <button type="submit" disabled={isPending}>
+        {isPending ? "Posting…" : "Post comment"}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,66 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { connection } from "next/server";
+import { Suspense } from "react";
+import { readPosts } from "@/lib/posts";
+import { editingEnabled, hasAdminSession } from "@/lib/session";
+import { signOut } from "./actions";
+import { EditingDisabled } from "./editing-disabled";
+import { safeNextPath } from "./next-path";
+import { SignInForm } from "./sign-in-form";
+
+export const metadata: Metadata = { title: "Admin", robots: { index: false } };
+
+type Props = { searchParams: Promise<{ next?: string | string[] }> };
+
+export default function AdminPage({ searchParams }: Props) {
+  return (
+    <>
+      <h1>Admin</h1>
+      {/* Everything below reads the request (cookies, query), so it renders per request. */}
+      <Suspense fallback={<p className="muted">Checking your session…</p>}>
+        <AdminPanel searchParams={searchParams} />
+      </Suspense>
+    </>
+  );
+}
+
+async function AdminPanel({ searchParams }: Props) {
+  // Per request, never prerendered: the session check reads the clock (token expiry) and may read Redis.
+  await connection();
+  if (!editingEnabled()) return <EditingDisabled />;
+  if (!(await hasAdminSession())) {
+    const { next } = await searchParams;
+    return (
+      <section className="card" aria-labelledby="sign-in-heading">
+        <h2 id="sign-in-heading">Sign in to edit posts</h2>
+        <SignInForm next={safeNextPath(typeof next === "string" ? next : undefined)} />
+      </section>
+    );
+  }
+
+  const posts = await readPosts();
+  return (
+    <section className="card" aria-labelledby="posts-heading">
+      <div className="admin-bar">
+        <h2 id="posts-heading">Edit a post</h2>
+        <form action={signOut}>
+          <button type="submit" className="secondary">
+            Sign out
+          </button>
+        </form>
+      </div>
+      {posts.length === 0 ? (
+        <p>No posts yet.</p>
+      ) : (
+        <ul className="post-list">
+          {posts.map((post) => (
+            <li key={post.slug}>
+              <Link href={`/posts/${post.slug}/edit`}>{post.title}</Link>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,51 @@
+"use server";
+/**
+ * The Server Actions a post's pages post to. Each is a `defineAction` (lib/actions.ts): parse →
+ * authorize → mutate → invalidate → return, in that order.
+ */
+import { headers } from "next/headers";
+import { redirect } from "next/navigation";
+import { ActionError, defineAction, tryAgainIn } from "@/lib/actions";
+import { clientIp } from "@/lib/client-ip";
+import { addComment } from "@/lib/comments";
+import { readPost, writePost } from "@/lib/posts";
+import { limiter } from "@/lib/rate-limit";
+import { hasAdminSession } from "@/lib/session";
+import { commentTags, postTags } from "@/lib/tags";
+import { commentInput, postEditInput } from "./schemas";
+
+/** Anyone may comment; each client address is rate-limited (RATE_LIMIT_COMMENTS). */
+export const addCommentAction = defineAction({
+  schema: commentInput,
+  authorize: async () => {
+    const ip = clientIp(await headers());
+    if (!ip) return undefined; // no address: skip the per-IP limit (see lib/client-ip.ts)
+    const { success, reset } = await limiter("comments").limit(ip);
+    return success ? undefined : `You are commenting too fast. Try again in ${tryAgainIn(reset)}.`;
+  },
+  mutate: async ({ slug, name, text }) => {
+    if (!(await readPost(slug))) throw new ActionError("This post does not exist any more.");
+    return addComment(slug, { name, text });
+  },
+  tags: ({ slug }) => [commentTags.forPost(slug)],
+  // A state, not a redirect, with or without JavaScript: the page rendered in this same request
+  // reads past the tags updateTag just expired, so it shows the new comment. After a redirect from
+  // a plain HTML form POST (JavaScript off), Next.js 16.4 applies the tag update only after the 303
+  // has gone out, and the browser's follow-up GET could still get the cached page without it.
+  onSuccess: () => ({ status: "success", message: "Thanks! Your comment is posted." }),
+});
+
+/** Admins only: the action checks the session cookie itself, whatever page the form was on. */
+export const editPostAction = defineAction({
+  schema: postEditInput,
+  authorize: async () =>
+    (await hasAdminSession())
+      ? undefined
+      : "You are not signed in (or your session expired). Sign in again, then save.",
+  mutate: async ({ slug, title, body }) => {
+    if (!(await readPost(slug))) throw new ActionError("This post does not exist any more.");
+    return writePost({ slug, title, body });
+  },
+  tags: ({ slug }) => [postTags.record(slug), postTags.list()],
+  onSuccess: ({ slug }) => redirect(`/posts/${slug}`),
+});

@@ -1,0 +1,66 @@
+"use client";
+import Link from "next/link";
+import { useActionState } from "react";
+import { Field } from "../../../_components/form-field";
+import { editPostAction } from "../actions";
+
+type EditState = Awaited<ReturnType<typeof editPostAction>>;
+const initialState: EditState = { status: "idle" };
+
+export function EditPostForm({
+  post,
+  limits,
+}: {
+  post: { slug: string; title: string; body: string };
+  limits: { title: number; body: number };
+}) {
+  const [state, formAction, isPending] = useActionState(editPostAction, initialState);
+  const errors = state.fieldErrors ?? {};
+  // After a failed save, show what was typed, not what is stored.
+  const values = { title: post.title, body: post.body, ...state.values };
+
+  return (
+    <form action={formAction} className="stack">
+      <input type="hidden" name="slug" value={post.slug} />
+      <Field id="post-title-input" label="Title" error={errors.title}>
+        {(aria) => (
+          <input
+            id="post-title-input"
+            name="title"
+            required
+            maxLength={limits.title}
+            defaultValue={values.title}
+            {...aria}
+          />
+        )}
+      </Field>
+      <Field id="post-body-input" label="Text" error={errors.body}>
+        {(aria) => (
+          <textarea
+            id="post-body-input"
+            name="body"
+            required
+            maxLength={limits.body}
+            rows={14}
+            defaultValue={values.body}
+            {...aria}
+          />
+        )}
+      </Field>
+      <p className="muted field-hint">Separate paragraphs with an empty line.</p>
+      <div aria-live="polite" className="form-status">
+        {state.status === "error" && state.message ? (
+          <p className="form-error" data-testid="edit-error">
+            {errors.slug ?? state.message}
+          </p>
+        ) : null}
+      </div>
+      <div className="form-actions">
+        <button type="submit" disabled={isPending}>
+          {isPending ? "Saving…" : "Save"}
+        </button>
+        <Link href={`/posts/${post.slug}`}>Cancel</Link>
+      </div>
+    </form>
+  );
+}

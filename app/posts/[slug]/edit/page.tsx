@@ -1,0 +1,54 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { connection } from "next/server";
+import { Suspense } from "react";
+import { readPost } from "@/lib/posts";
+import { editingEnabled, hasAdminSession } from "@/lib/session";
+import { EditingDisabled } from "../../../admin/editing-disabled";
+import { SignInForm } from "../../../admin/sign-in-form";
+import { POST_LIMITS } from "../schemas";
+import { EditPostForm } from "./edit-post-form";
+
+export const metadata: Metadata = { title: "Edit post", robots: { index: false } };
+
+type Props = { params: Promise<{ slug: string }> };
+
+export default function EditPostPage({ params }: Props) {
+  return (
+    <>
+      <h1>Edit post</h1>
+      {/* Reads the session cookie and the post as stored now (uncached): renders per request. */}
+      <Suspense fallback={<p className="muted">Loading…</p>}>
+        <EditPost params={params} />
+      </Suspense>
+    </>
+  );
+}
+
+async function EditPost({ params }: Props) {
+  // Per request, never prerendered: the session check reads the clock (token expiry) and may read Redis.
+  await connection();
+  const { slug } = await params;
+  if (!editingEnabled()) return <EditingDisabled />;
+  if (!(await hasAdminSession())) {
+    return (
+      <section className="card" aria-labelledby="sign-in-heading">
+        <h2 id="sign-in-heading">Sign in to edit this post</h2>
+        <SignInForm next={`/posts/${slug}/edit`} />
+      </section>
+    );
+  }
+  // The stored post, not the cached page: an editor must start from the latest text.
+  const post = await readPost(slug);
+  if (!post) notFound();
+  return (
+    <section className="card">
+      <p className="muted">
+        Editing <Link href={`/posts/${post.slug}`}>{post.title}</Link>. Saving updates the post page and the
+        list at once.
+      </p>
+      <EditPostForm post={post} limits={POST_LIMITS} />
+    </section>
+  );
+}

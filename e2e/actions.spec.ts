@@ -1,0 +1,285 @@
+/**
+ * Server Actions end to end, against `next build && next start`: comments (with and without
+ * JavaScript), admin sign-in, post editing, and read-your-writes after each of them.
+ *
+ * "Stale" means: the render that follows the action (the action's own re-render, the page that
+ * answers a form POST without JavaScript, or the page an edit redirects to) does not show the write. Those renders are read once, never polled: updateTag promises the
+ * write on that very render. Polling is used only to wait for the action itself to finish.
+ *
+ * The sign-in rate-limit test runs last: it blocks 127.0.0.1 (every context here) for the rest of
+ * the window, and RATE_LIMIT_SIGN_IN counts failed attempts only, so the sign-ins before it are free.
+ */
+import { randomUUID } from "node:crypto";
+import { expect, type Page, test } from "@playwright/test";
+import { Redis } from "@upstash/redis";
+import { E2E } from "./env";
+
+const COMMENT_POST = "read-your-writes";
+const SECOND_CONTEXT_POST = "hello-world";
+
+const db = new Redis({
+  url: E2E.upstashUrl,
+  token: E2E.upstashToken,
+  automaticDeserialization: false,
+  enableTelemetry: false,
+});
+
+const unique = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;
+
+/** A post of its own for a test that changes posts, so seeded posts other specs read stay as they are. */
+async function createPost(title: string): Promise<string> {
+  const slug = `e2e-actions-${randomUUID().slice(0, 8)}`;
+  const now = new Date();
+  const post = { slug, title, body: "Original body.", updatedAt: now.toISOString() };
+  await db.set(`blog:post:${slug}`, JSON.stringify(post));
+  await db.zadd("blog:posts", { score: now.getTime(), member: slug });
+  return slug;
+}
+
+async function storedPost(slug: string): Promise<{ title: string; body: string }> {
+  const raw = await db.get<string>(`blog:post:${slug}`);
+  if (typeof raw !== "string") throw new Error(`post ${slug} is missing from Redis`);
+  return JSON.parse(raw) as { title: string; body: string };
+}
+
+async function signIn(page: Page, next = "/admin") {
+  await page.goto(`/admin?next=${encodeURIComponent(next)}`);
+  await page.getByLabel("Admin password", { exact: true }).fill(E2E.adminPassword);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(next);
+}
+
+async function commentTexts(page: Page): Promise<string[]> {
+  const list = page.getByTestId("comment-list");
+  if ((await list.count()) === 0) return [];
+  return list.locator(".comment-text").allInnerTexts();
+}
+
+async function submitComment(page: Page, name: string, text: string) {
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Comment", { exact: true }).fill(text);
+  await page.getByRole("button", { name: "Post comment" }).click();
+}
+
+test.describe("comments", () => {
+  test("100 consecutive comments each show on the render that follows (with JavaScript)", async ({
+    page,
+  }) => {
+    test.setTimeout(240_000);
+    await page.goto(`/posts/${COMMENT_POST}`);
+    const textarea = page.getByLabel("Comment", { exact: true });
+    const stale: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const text = unique(`Comment #${i}`);
+      await submitComment(page, `Reader ${i}`, text);
+      // Done when React has reset the form: the action's response, including the re-rendered
+      // comments, has been committed by then.
+      await expect(textarea).toHaveValue("");
+      await expect(page.getByRole("button", { name: "Post comment" })).toBeEnabled();
+      if (!(await commentTexts(page)).includes(text)) stale.push(i);
+    }
+    console.log(`comments: 100 submitted, ${stale.length} stale on the following render`);
+    expect(stale).toEqual([]);
+    await expect(page.getByText("Thanks! Your comment is posted.")).toBeVisible();
+    await expect(page.getByLabel("Name", { exact: true })).toHaveValue("");
+  });
+
+  test("a second browser context sees a new comment on its next load", async ({ browser, page }) => {
+    const reader = await browser.newContext();
+    try {
+      const readerPage = await reader.newPage();
+      await readerPage.goto(`/posts/${SECOND_CONTEXT_POST}`);
+      const text = unique("Seen elsewhere");
+      expect(await commentTexts(readerPage)).not.toContain(text);
+
+      await page.goto(`/posts/${SECOND_CONTEXT_POST}`);
+      await submitComment(page, "Writer", text);
+      await expect(page.getByTestId("comment-list")).toContainText(text);
+
+      await readerPage.reload();
+      expect(await commentTexts(readerPage)).toContain(text);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test("validation errors render next to their fields and keep what was typed", async ({ page }) => {
+    await page.goto(`/posts/${COMMENT_POST}`);
+    const before = await commentTexts(page);
+    // maxlength stops a person at 2000 characters; a crafted request is not stopped by it.
+    await page.getByLabel("Comment", { exact: true }).evaluate((el) => el.removeAttribute("maxlength"));
+    const tooLong = "x".repeat(2001);
+    await submitComment(page, "   ", tooLong);
+
+    const name = page.getByLabel("Name", { exact: true });
+    const text = page.getByLabel("Comment", { exact: true });
+    await expect(name).toHaveAttribute("aria-invalid", "true");
+    await expect(name).toHaveAttribute("aria-describedby", "comment-name-error");
+    await expect(page.locator("#comment-name-error")).toHaveText("Enter your name.");
+    await expect(text).toHaveAttribute("aria-invalid", "true");
+    await expect(page.locator("#comment-text-error")).toHaveText("A comment can be at most 2000 characters.");
+    await expect(name).toHaveValue("   ");
+    await expect(text).toHaveValue(tooLong);
+    expect(await commentTexts(page)).toEqual(before);
+
+    // A control character (BEL) in the text is refused; the name error is gone.
+    await submitComment(page, "Ringer", "ding\u0007dong");
+    await expect(page.locator("#comment-text-error")).toHaveText(
+      "A comment contains control characters; remove them.",
+    );
+    await expect(name).not.toHaveAttribute("aria-invalid", "true");
+    await expect(name).toHaveValue("Ringer");
+  });
+
+  test("commenting works with JavaScript disabled", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(`/posts/${COMMENT_POST}`);
+
+      // Invalid: the server renders the errors into the page it answers the POST with.
+      await submitComment(page, "No script", "   \n  ");
+      await expect(page.locator("#comment-text-error")).toHaveText("Enter a comment.");
+      await expect(page.getByLabel("Name", { exact: true })).toHaveValue("No script");
+
+      // Valid: the page answering each POST is rendered after the write, so it shows the comment.
+      const textarea = page.getByLabel("Comment", { exact: true });
+      const stale: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const text = unique(`Without JavaScript #${i}`);
+        await submitComment(page, "No script", text);
+        await expect(textarea).toHaveValue(""); // the answer has loaded (a cleared form)
+        if (!(await commentTexts(page)).includes(text)) stale.push(i);
+      }
+      console.log(`comments without JavaScript: 10 submitted, ${stale.length} stale on the following render`);
+      expect(stale).toEqual([]);
+      await expect(page.getByText("Thanks! Your comment is posted.")).toBeVisible();
+      await expect(page.getByLabel("Name", { exact: true })).toHaveValue("");
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+test.describe("admin editing", () => {
+  test("20 edits each show the new title and body on the render that follows", async ({ page }) => {
+    test.setTimeout(180_000);
+    const slug = await createPost(unique("Editable"));
+    await signIn(page);
+    const stale: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const title = unique(`Edited title ${i}`);
+      const body = `${unique(`First paragraph ${i}`)}\n\nSecond paragraph ${i}.`;
+      await page.goto(`/posts/${slug}/edit`);
+      await page.getByLabel("Title", { exact: true }).fill(title);
+      await page.getByLabel("Text", { exact: true }).fill(body);
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.waitForURL(`/posts/${slug}`);
+      await expect(page.getByTestId("post-title")).toBeVisible(); // the redirect's render
+      const shownTitle = await page.getByTestId("post-title").textContent();
+      const shownBody = (await page.getByTestId("post-body").textContent()) ?? "";
+      if (shownTitle !== title || !shownBody.includes(`Second paragraph ${i}.`)) stale.push(i);
+    }
+    console.log(`edits: 20 saved, ${stale.length} stale on the following render`);
+    expect(stale).toEqual([]);
+    // The home page lists the post under its new title too (postTags.list() was updated).
+    const last = await storedPost(slug);
+    await page.goto("/");
+    await expect(page.getByRole("link", { name: last.title })).toBeVisible();
+  });
+
+  test("an edit without a session is refused and changes nothing", async ({ page, context }) => {
+    const originalTitle = unique("Protected");
+    const slug = await createPost(originalTitle);
+    await signIn(page, `/posts/${slug}/edit`);
+    await expect(page.getByLabel("Title", { exact: true })).toHaveValue(originalTitle);
+
+    // The form is on screen, but the session is gone by the time it is submitted.
+    await context.clearCookies();
+    await page.getByLabel("Title", { exact: true }).fill("Hijacked title");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByTestId("edit-error")).toContainText("not signed in");
+    expect((await storedPost(slug)).title).toBe(originalTitle);
+
+    await page.goto(`/posts/${slug}`);
+    await expect(page.getByTestId("post-title")).toHaveText(originalTitle);
+    await page.goto(`/posts/${slug}/edit`);
+    await expect(page.getByRole("heading", { name: "Sign in to edit this post" })).toBeVisible();
+  });
+
+  test("an edit replayed without the cookie is refused by the action itself", async ({ page, request }) => {
+    const originalTitle = unique("Replayed");
+    const slug = await createPost(originalTitle);
+    await signIn(page, `/posts/${slug}/edit`);
+    // Capture a genuine action request (headers and multipart body) from a signed-in browser...
+    const [actionRequest] = await Promise.all([
+      page.waitForRequest((r) => r.method() === "POST" && Boolean(r.headers()["next-action"])),
+      page.getByRole("button", { name: "Save" }).click(),
+    ]);
+    await page.waitForURL(`/posts/${slug}`);
+    const headers = actionRequest.headers();
+    const body = actionRequest.postDataBuffer();
+    if (!body) throw new Error("the action request had no body");
+
+    // ...then replay it with another title and no cookie, from a context that never signed in.
+    const tampered = Buffer.from(body.toString("utf8").replace(originalTitle, "Replayed without cookie"));
+    const response = await request.post(`/posts/${slug}/edit`, {
+      headers: {
+        "content-type": headers["content-type"] ?? "",
+        "next-action": headers["next-action"] ?? "",
+        "next-router-state-tree": headers["next-router-state-tree"] ?? "",
+        accept: "text/x-component",
+        origin: new URL(page.url()).origin,
+      },
+      data: tampered,
+    });
+    expect(response.status()).toBe(200);
+    expect(await response.text()).toContain("not signed in");
+    expect((await storedPost(slug)).title).toBe(originalTitle);
+  });
+
+  test("sign out clears the session", async ({ page, context }) => {
+    await signIn(page);
+    const cookie = (await context.cookies()).find((c) => c.name === "admin_session");
+    expect(cookie?.httpOnly).toBe(true);
+    expect(cookie?.sameSite).toBe("Lax");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page.getByLabel("Admin password", { exact: true })).toBeVisible();
+    expect((await context.cookies()).find((c) => c.name === "admin_session")).toBeUndefined();
+  });
+
+  // Keep last: see the note at the top of the file.
+  test("repeated wrong passwords are rate-limited", async ({ browser }) => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto("/admin");
+      const password = page.getByLabel("Admin password", { exact: true });
+      const submit = page.getByRole("button", { name: "Sign in" });
+      // RATE_LIMIT_SIGN_IN is 5/15m under e2e: four wrong passwords are just wrong...
+      const attempt = async (value: string) => {
+        await password.fill(value);
+        await submit.click();
+        // Finished when React has reset the form (a password is never handed back).
+        await expect(password).toHaveValue("");
+        await expect(submit).toBeEnabled();
+      };
+      for (let i = 1; i <= 4; i++) {
+        await attempt(`wrong-password-${i}`);
+        await expect(page.locator("#admin-password-error")).toHaveText("That is not the admin password.");
+      }
+      // ...the fifth uses up the allowance...
+      await attempt("wrong-password-5");
+      await expect(
+        page.getByText(/Too many failed sign-in attempts\. Try again in \d+ minutes?\./),
+      ).toBeVisible();
+      // ...and then even the right password is refused until the window passes.
+      await attempt(E2E.adminPassword);
+      await expect(page.getByText(/Too many failed sign-in attempts/)).toBeVisible();
+      await expect(page).toHaveURL(/\/admin$/);
+      expect((await context.cookies()).find((c) => c.name === "admin_session")).toBeUndefined();
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * Admin sign-in: one shared password (ADMIN_PASSWORD) and a signed session cookie.
+ *
+ * The cookie holds a compact JWT (HS256, `iss`/`aud` pinned, `exp` 8 hours), httpOnly and
+ * SameSite=Lax, Secure in production. Lax keeps the cookie off cross-site POSTs, and Next.js also
+ * checks the Origin of every Server Action call.
+ *
+ * The token also carries `pwd`: an HMAC of the current password under the session key. Changing
+ * ADMIN_PASSWORD therefore signs every existing session out, without a session store.
+ *
+ * The pure functions (`signSessionToken`, `verifySessionToken`, `passwordMatches`) take their keys
+ * as arguments so tests can call them directly; the rest reads the request's cookies.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { jwtVerify, SignJWT } from "jose";
+import { cookies } from "next/headers";
+import { adminEnv } from "./env";
+import { redis } from "./redis";
+
+export const SESSION_COOKIE = "admin_session";
+export const SESSION_TTL_SECONDS = 8 * 60 * 60;
+const ISSUER = "fresh-pages";
+const AUDIENCE = "fresh-pages:admin";
+
+/** Whether editing is switched on at all (ADMIN_PASSWORD set). */
+export function editingEnabled(): boolean {
+  return adminEnv().password !== undefined;
+}
+
+/**
+ * Constant-time password check. Both sides are hashed first so the comparison takes the same time
+ * whatever the lengths (timingSafeEqual needs equal lengths, and a length check would leak).
+ */
+export function passwordMatches(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given, "utf8").digest();
+  const b = createHash("sha256").update(expected, "utf8").digest();
+  return timingSafeEqual(a, b);
+}
+
+function passwordFingerprint(key: Uint8Array, password: string): string {
+  return createHmac("sha256", key).update(`admin-password:${password}`).digest("base64url");
+}
+
+export async function signSessionToken(
+  key: Uint8Array,
+  password: string,
+  now: Date = new Date(),
+): Promise<string> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  return new SignJWT({ pwd: passwordFingerprint(key, password) })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject("admin")
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + SESSION_TTL_SECONDS)
+    .sign(key);
+}
+
+/** True only for a token signed with `key`, unexpired, for this issuer/audience and this password. */
+export async function verifySessionToken(
+  token: string | undefined,
+  key: Uint8Array,
+  password: string | undefined,
+  now: Date = new Date(),
+): Promise<boolean> {
+  if (!token || !password) return false;
+  try {
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: ["HS256"],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      subject: "admin",
+      currentDate: now,
+    });
+    const expected = Buffer.from(passwordFingerprint(key, password));
+    const actual = Buffer.from(typeof payload.pwd === "string" ? payload.pwd : "");
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signing key
+
+/**
+ * Where the generated key lives when ADMIN_SESSION_SECRET is unset.
+ * (Belongs with the other names in `keys` in lib/redis.ts; kept here until it moves there.)
+ */
+const GENERATED_KEY = "blog:admin:session-key";
+
+let generatedKey: Promise<Uint8Array> | undefined;
+
+/**
+ * ADMIN_SESSION_SECRET when set. Otherwise 32 random bytes generated once and kept in Redis
+ * (SET NX, so concurrent first requests and every instance agree on one key), cached in memory.
+ *
+ * Why not derive the key from ADMIN_PASSWORD: anyone who guesses the password offline from a
+ * captured token could then forge sessions forever, and the password is often weak. A random key
+ * is not guessable; keeping it in the database the content lives in adds no new secret to protect
+ * (whoever can write that database can change the content anyway). Deleting the key signs everyone out.
+ */
+export async function sessionKey(): Promise<Uint8Array> {
+  const configured = adminEnv().sessionSecret;
+  if (configured) return new TextEncoder().encode(configured);
+  generatedKey ??= loadGeneratedKey().catch((error: unknown) => {
+    generatedKey = undefined; // let the next request retry instead of caching the failure
+    throw error;
+  });
+  return generatedKey;
+}
+
+async function loadGeneratedKey(): Promise<Uint8Array> {
+  const db = redis();
+  await db.set(GENERATED_KEY, randomBytes(32).toString("base64url"), { nx: true });
+  const stored = await db.get<string>(GENERATED_KEY);
+  if (typeof stored !== "string" || stored.length < 43) {
+    throw new Error(`The admin session key in Redis (${GENERATED_KEY}) is missing or malformed.`);
+  }
+  return new Uint8Array(Buffer.from(stored, "base64url"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cookie (request-bound: Server Components inside <Suspense>, and Server Actions)
+
+/** Whether this request carries a valid admin session. Reads cookies: never call it inside 'use cache'. */
+export async function hasAdminSession(): Promise<boolean> {
+  const { password } = adminEnv();
+  if (!password) return false;
+  const token = (await cookies()).get(SESSION_COOKIE)?.value;
+  if (!token) return false;
+  return verifySessionToken(token, await sessionKey(), password);
+}
+
+/** Sets the session cookie. Server Actions only (cookies can be set there and in route handlers). */
+export async function startAdminSession(): Promise<void> {
+  const { password } = adminEnv();
+  if (!password) throw new Error("Cannot start an admin session: ADMIN_PASSWORD is not set.");
+  const token = await signSessionToken(await sessionKey(), password);
+  (await cookies()).set(SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: process.env.NODE_ENV === "production",
+    path: "/",
+    maxAge: SESSION_TTL_SECONDS,
+  });
+}
+
+export async function endAdminSession(): Promise<void> {
+  (await cookies()).delete(SESSION_COOKIE);
+}

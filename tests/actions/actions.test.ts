@@ -1,0 +1,245 @@
+/**
+ * The actions themselves, called as functions against the real Redis (local endpoint).
+ *
+ * Mocked, because they only exist inside a Next.js request: `updateTag` (and the cacheTag/cacheLife
+ * calls lib/posts.ts makes), `cookies()` and `headers()`. `redirect()` is the real one: it throws an
+ * error whose digest starts with NEXT_REDIRECT, which is what Next.js catches.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+
+const request = vi.hoisted(() => ({
+  cookies: new Map<string, string>(),
+  headers: new Headers(),
+}));
+
+vi.mock("next/headers", () => ({
+  cookies: async () => ({
+    get: (name: string) =>
+      request.cookies.has(name) ? { name, value: request.cookies.get(name) } : undefined,
+    set: (name: string, value: string) => void request.cookies.set(name, value),
+    delete: (name: string) => void request.cookies.delete(name),
+  }),
+  headers: async () => request.headers,
+}));
+
+vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
+
+const { updateTag } = await import("next/cache");
+const { ActionError, defineAction, idleState } = await import("@/lib/actions");
+const { adminEnv } = await import("@/lib/env");
+const { readComments } = await import("@/lib/comments");
+const { readPost, writePost } = await import("@/lib/posts");
+const { SESSION_COOKIE, sessionKey, signSessionToken } = await import("@/lib/session");
+const { addCommentAction, editPostAction } = await import("@/app/posts/[slug]/actions");
+
+const PASSWORD = "vitest-admin-password";
+
+function form(fields: Record<string, string>): FormData {
+  const data = new FormData();
+  for (const [name, value] of Object.entries(fields)) data.set(name, value);
+  return data;
+}
+
+/** Resolves to the redirect target when `promise` rejects with Next's redirect error. */
+async function redirectOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    const digest = (error as { digest?: string }).digest ?? "";
+    if (digest.startsWith("NEXT_REDIRECT")) return digest.split(";")[2] ?? "";
+    throw error;
+  }
+  throw new Error("expected a redirect");
+}
+
+async function newPost(): Promise<string> {
+  const slug = `vitest-${randomUUID().slice(0, 8)}`;
+  await writePost({ slug, title: "Original title", body: "Original body." });
+  return slug;
+}
+
+beforeAll(() => {
+  vi.stubEnv("ADMIN_PASSWORD", PASSWORD);
+  vi.stubEnv("ADMIN_SESSION_SECRET", "vitest-session-secret-0123456789abcdef");
+  adminEnv.reset();
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+  adminEnv.reset();
+});
+
+beforeEach(() => {
+  vi.mocked(updateTag).mockClear();
+  request.cookies.clear();
+  // A unique client address per test: the comment limiter counts per address in the shared Redis.
+  request.headers = new Headers({
+    "x-forwarded-for": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
+  });
+});
+
+describe("defineAction", () => {
+  const schema = z.object({ name: z.string().trim().min(1, "Enter a name.") });
+
+  it("parses first: invalid input reaches neither authorize nor mutate, and invalidates nothing", async () => {
+    const authorize = vi.fn(async () => undefined);
+    const mutate = vi.fn(async () => "written");
+    const action = defineAction({ schema, authorize, mutate, tags: () => ["posts"] });
+    const state = await action(idleState, form({ name: "   " }));
+    expect(state).toEqual({
+      status: "error",
+      message: "Some fields need attention: see the messages next to them.",
+      fieldErrors: { name: "Enter a name." },
+      values: { name: "   " },
+    });
+    expect(authorize).not.toHaveBeenCalled();
+    expect(mutate).not.toHaveBeenCalled();
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("a refusal from authorize ends the action before the write", async () => {
+    const mutate = vi.fn(async () => "written");
+    const action = defineAction({ schema, authorize: async () => "No.", mutate, tags: () => ["posts"] });
+    expect(await action(idleState, form({ name: "Ada" }))).toEqual({
+      status: "error",
+      message: "No.",
+      values: { name: "Ada" },
+    });
+    expect(mutate).not.toHaveBeenCalled();
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("a failing write invalidates nothing (ActionError shows its message, anything else a generic one)", async () => {
+    const refused = defineAction({
+      schema,
+      mutate: async () => {
+        throw new ActionError("Gone.");
+      },
+      tags: () => ["posts"],
+    });
+    expect((await refused(idleState, form({ name: "Ada" }))).message).toBe("Gone.");
+
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const broken = defineAction({
+      schema,
+      mutate: async () => {
+        throw new Error("connection reset");
+      },
+      tags: () => ["posts"],
+    });
+    const state = await broken(idleState, form({ name: "Ada" }));
+    expect(state).toMatchObject({ status: "error", values: { name: "Ada" } });
+    expect(state.message).toMatch(/went wrong/);
+    expect(logged).toHaveBeenCalled();
+    logged.mockRestore();
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("invalidates the tags built from the parsed input after the write, then returns onSuccess", async () => {
+    const order: string[] = [];
+    vi.mocked(updateTag).mockImplementation((tag) => void order.push(`updateTag ${tag}`));
+    const action = defineAction({
+      schema,
+      mutate: async ({ name }) => {
+        order.push(`write ${name}`);
+        return name.length;
+      },
+      tags: ({ name }, length) => [`post:${name}`, `len:${length}`],
+      onSuccess: () => ({ status: "success", message: "Saved." }),
+    });
+    expect(await action(idleState, form({ name: " Ada " }))).toEqual({
+      status: "success",
+      message: "Saved.",
+    });
+    expect(order).toEqual(["write Ada", "updateTag post:Ada", "updateTag len:3"]);
+    vi.mocked(updateTag).mockReset();
+  });
+});
+
+describe("editPostAction", () => {
+  const edit = (slug: string) => form({ slug, title: "New title", body: "New body." });
+
+  it("refuses a call without a session cookie and writes nothing", async () => {
+    const slug = await newPost();
+    const state = await editPostAction(idleState, edit(slug));
+    expect(state.status).toBe("error");
+    expect(state.message).toMatch(/not signed in/);
+    expect((await readPost(slug))?.title).toBe("Original title");
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("refuses a forged or expired session and writes nothing", async () => {
+    const slug = await newPost();
+    const forged = await signSessionToken(new TextEncoder().encode("f".repeat(32)), PASSWORD);
+    request.cookies.set(SESSION_COOKIE, forged);
+    expect((await editPostAction(idleState, edit(slug))).status).toBe("error");
+
+    const expired = await signSessionToken(await sessionKey(), PASSWORD, new Date(Date.now() - 9 * 3600_000));
+    request.cookies.set(SESSION_COOKIE, expired);
+    expect((await editPostAction(idleState, edit(slug))).status).toBe("error");
+
+    expect((await readPost(slug))?.title).toBe("Original title");
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("with a valid session: writes, updates the post's tag and the list tag, redirects to the post", async () => {
+    const slug = await newPost();
+    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    expect(await redirectOf(editPostAction(idleState, edit(slug)))).toBe(`/posts/${slug}`);
+    expect(await readPost(slug)).toMatchObject({ title: "New title", body: "New body." });
+    expect(vi.mocked(updateTag).mock.calls).toEqual([[`post:${slug}`], ["posts"]]);
+  });
+
+  it("does not create a post that does not exist", async () => {
+    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    const slug = `vitest-missing-${randomUUID().slice(0, 8)}`;
+    expect((await editPostAction(idleState, edit(slug))).message).toMatch(/does not exist/);
+    expect(await readPost(slug)).toBeNull();
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+});
+
+describe("addCommentAction", () => {
+  it("writes the comment and updates only that post's comments tag", async () => {
+    const slug = await newPost();
+    const state = await addCommentAction(idleState, form({ slug, name: " Ada ", text: "Hello\r\nthere" }));
+    expect(state).toEqual({ status: "success", message: "Thanks! Your comment is posted." });
+    expect((await readComments(slug)).map(({ name, text }) => ({ name, text }))).toEqual([
+      { name: "Ada", text: "Hello\nthere" },
+    ]);
+    expect(vi.mocked(updateTag).mock.calls).toEqual([[`comments:${slug}`]]);
+  });
+
+  it("refuses a comment on a post that does not exist, writing nothing", async () => {
+    const slug = `vitest-missing-${randomUUID().slice(0, 8)}`;
+    const state = await addCommentAction(idleState, form({ slug, name: "Ada", text: "Hi" }));
+    expect(state.message).toMatch(/does not exist/);
+    expect(await readComments(slug)).toEqual([]);
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("rate-limits per client address (RATE_LIMIT_COMMENTS, 5 a minute by default)", async () => {
+    const slug = await newPost();
+    const states = [];
+    for (let i = 0; i < 6; i++) {
+      states.push(await addCommentAction(idleState, form({ slug, name: "Ada", text: `Comment ${i}` })));
+    }
+    expect(states.slice(0, 5).every((s) => s.status === "success")).toBe(true);
+    expect(states[5]).toMatchObject({ status: "error", values: { text: "Comment 5" } });
+    expect(states[5]?.message).toMatch(/too fast\. Try again in \d+ minutes?\./);
+    expect(await readComments(slug)).toHaveLength(5);
+  });
+
+  it("hands back what was typed when a field is invalid", async () => {
+    const slug = await newPost();
+    const state = await addCommentAction(idleState, form({ slug, name: "Ada", text: "bell\u0007" }));
+    expect(state).toMatchObject({
+      status: "error",
+      fieldErrors: { text: "A comment contains control characters; remove them." },
+      values: { slug, name: "Ada", text: "bell\u0007" },
+    });
+    expect(await readComments(slug)).toEqual([]);
+  });
+});
