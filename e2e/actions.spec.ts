@@ -248,6 +248,33 @@ test.describe("admin editing", () => {
     expect((await context.cookies()).find((c) => c.name === "admin_session")).toBeUndefined();
   });
 
+  test("signing in and editing work with JavaScript disabled", async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      const slug = await createPost(unique("No-script editable"));
+      await page.goto(`/posts/${slug}/edit`);
+      await expect(page.getByRole("heading", { name: "Sign in to edit this post" })).toBeVisible();
+      await page.getByLabel("Admin password", { exact: true }).fill(E2E.adminPassword);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(`/posts/${slug}/edit`);
+
+      const stale: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const title = unique(`No-script title ${i}`);
+        await page.goto(`/posts/${slug}/edit`);
+        await page.getByLabel("Title", { exact: true }).fill(title);
+        await page.getByRole("button", { name: "Save" }).click();
+        await page.waitForURL(`/posts/${slug}`);
+        if ((await page.getByTestId("post-title").textContent()) !== title) stale.push(i);
+      }
+      console.log(`edits without JavaScript: 5 saved, ${stale.length} stale on the following render`);
+      expect(stale).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   // Keep last: see the note at the top of the file.
   test("repeated wrong passwords are rate-limited", async ({ browser }) => {
     const context = await browser.newContext();

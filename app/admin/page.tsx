@@ -1,7 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { connection } from "next/server";
-import { Suspense } from "react";
 import { readPosts } from "@/lib/posts";
 import { editingEnabled, hasAdminSession } from "@/lib/session";
 import { signOut } from "./actions";
@@ -13,14 +12,15 @@ export const metadata: Metadata = { title: "Admin", robots: { index: false } };
 
 type Props = { searchParams: Promise<{ next?: string | string[] }> };
 
+// A blocking, per-request route (no static shell, no streamed holes): the whole page arrives in
+// one response, so signing in works with JavaScript off.
+export const instant = false;
+
 export default function AdminPage({ searchParams }: Props) {
   return (
     <>
       <h1>Admin</h1>
-      {/* Everything below reads the request (cookies, query), so it renders per request. */}
-      <Suspense fallback={<p className="muted">Checking your session…</p>}>
-        <AdminPanel searchParams={searchParams} />
-      </Suspense>
+      <AdminPanel searchParams={searchParams} />
     </>
   );
 }

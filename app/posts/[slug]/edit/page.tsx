@@ -2,7 +2,6 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
-import { Suspense } from "react";
 import { readPost } from "@/lib/posts";
 import { editingEnabled, hasAdminSession } from "@/lib/session";
 import { EditingDisabled } from "../../../admin/editing-disabled";
@@ -14,14 +13,15 @@ export const metadata: Metadata = { title: "Edit post", robots: { index: false }
 
 type Props = { params: Promise<{ slug: string }> };
 
+// A blocking, per-request route (no static shell, no streamed holes): the whole page arrives in
+// one response, so signing in and editing work with JavaScript off, and an unknown slug is a real 404.
+export const instant = false;
+
 export default function EditPostPage({ params }: Props) {
   return (
     <>
       <h1>Edit post</h1>
-      {/* Reads the session cookie and the post as stored now (uncached): renders per request. */}
-      <Suspense fallback={<p className="muted">Loading…</p>}>
-        <EditPost params={params} />
-      </Suspense>
+      <EditPost params={params} />
     </>
   );
 }
