@@ -1,7 +1,7 @@
 /**
  * The shape every Server Action in this project follows: parse → authorize → mutate → invalidate →
  * return (or redirect). `defineAction` runs the five steps in that order, so an action file only
- * says what is specific to it. See docs/add-a-server-action.md for a walkthrough.
+ * says what is specific to it. The README's "Add a Server Action" walks through it.
  *
  * The order is the point:
  * - nothing is authorized, written or invalidated unless the form parsed;

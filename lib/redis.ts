@@ -52,6 +52,8 @@ export const keys = {
   postIndex: () => "blog:posts",
   comments: (slug: string) => `blog:comments:${slug}`,
   seeded: () => "blog:seeded:v1",
+  /** The admin session signing key, generated once when ADMIN_SESSION_SECRET is not set. */
+  adminSessionKey: () => "blog:admin:session-key",
   /** A revalidation ID's claim (`processing` under a lease, then `done`), namespaced by sender. */
   revalidationId: (namespacedId: string) => `revalidate:id:${namespacedId}`,
   /** The capped list of recent revalidations, newest first. */

@@ -15,7 +15,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypt
 import { jwtVerify, SignJWT } from "jose";
 import { cookies } from "next/headers";
 import { adminEnv } from "./env";
-import { redis } from "./redis";
+import { keys, redis } from "./redis";
 
 export const SESSION_COOKIE = "admin_session";
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
@@ -84,12 +84,6 @@ export async function verifySessionToken(
 // ---------------------------------------------------------------------------------------------
 // The signing key
 
-/**
- * Where the generated key lives when ADMIN_SESSION_SECRET is unset.
- * (Belongs with the other names in `keys` in lib/redis.ts; kept here until it moves there.)
- */
-const GENERATED_KEY = "blog:admin:session-key";
-
 let generatedKey: Promise<Uint8Array> | undefined;
 
 /**
@@ -113,10 +107,10 @@ export async function sessionKey(): Promise<Uint8Array> {
 
 async function loadGeneratedKey(): Promise<Uint8Array> {
   const db = redis();
-  await db.set(GENERATED_KEY, randomBytes(32).toString("base64url"), { nx: true });
-  const stored = await db.get<string>(GENERATED_KEY);
+  await db.set(keys.adminSessionKey(), randomBytes(32).toString("base64url"), { nx: true });
+  const stored = await db.get<string>(keys.adminSessionKey());
   if (typeof stored !== "string" || stored.length < 43) {
-    throw new Error(`The admin session key in Redis (${GENERATED_KEY}) is missing or malformed.`);
+    throw new Error(`The admin session key in Redis (${keys.adminSessionKey()}) is missing or malformed.`);
   }
   return new Uint8Array(Buffer.from(stored, "base64url"));
 }
