@@ -5,9 +5,13 @@
  * (`jti` = the revalidation ID), and retries with the same ID, so a retry after a lost answer is
  * answered "duplicate" instead of revalidating twice.
  */
-import { parseArgs } from "node:util";
 import { mintRevalidationToken } from "../lib/revalidation/mint";
-import { exitWithProblem, loadRevalidationConfig, UsageError } from "./lib-cli/revalidation-env";
+import {
+  exitWithProblem,
+  loadRevalidationConfig,
+  parseCommandLine,
+  UsageError,
+} from "./lib-cli/revalidation-env";
 
 const HELP = `Revalidate cache tags on a running site through POST /api/revalidate.
 
@@ -29,17 +33,19 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 30_000;
 
+const OPTIONS = {
+  tag: { type: "string", multiple: true },
+  id: { type: "string" },
+  url: { type: "string" },
+  "dry-run": { type: "boolean" },
+  iss: { type: "string" },
+  attempts: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 async function main(): Promise<void> {
-  let values: ReturnType<typeof parse>["values"];
-  try {
-    values = parse().values;
-  } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const values = parseCommandLine(OPTIONS, HELP);
+  if (!values) return;
   if (!values.tag?.length) throw new UsageError(`At least one --tag is required.\n\n${HELP}`);
   const attempts = Number(values.attempts ?? "5");
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 20) {
@@ -116,22 +122,6 @@ async function describeBody(response: Response): Promise<string> {
   } catch {
     return text.slice(0, 2000);
   }
-}
-
-function parse() {
-  return parseArgs({
-    options: {
-      tag: { type: "string", multiple: true },
-      id: { type: "string" },
-      url: { type: "string" },
-      "dry-run": { type: "boolean" },
-      iss: { type: "string" },
-      attempts: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
 }
 
 main().catch(exitWithProblem);

@@ -4,9 +4,13 @@
  * Prints a long-lived, scoped revalidation token for a CMS's custom-header setting. It carries no
  * `jti`: a fixed `jti` would make every webhook after the first a duplicate.
  */
-import { parseArgs } from "node:util";
 import { mintRevalidationToken, parseDuration } from "../lib/revalidation/mint";
-import { exitWithProblem, loadRevalidationConfig, UsageError } from "./lib-cli/revalidation-env";
+import {
+  exitWithProblem,
+  loadRevalidationConfig,
+  parseCommandLine,
+  UsageError,
+} from "./lib-cli/revalidation-env";
 
 const HELP = `Mint a long-lived revalidation token to paste into a CMS webhook (Authorization: Bearer <token>).
 
@@ -21,17 +25,17 @@ Usage: npm run token -- --iss <sender> [--expires 365d] [--scope <pattern>]... [
 
 Reads REVALIDATION_SECRET from the environment or .env.local. Prints the token on stdout, details on stderr.`;
 
+const OPTIONS = {
+  iss: { type: "string" },
+  expires: { type: "string" },
+  scope: { type: "string", multiple: true },
+  aud: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 async function main(): Promise<void> {
-  let values: ReturnType<typeof parse>["values"];
-  try {
-    values = parse().values;
-  } catch (error) {
-    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const values = parseCommandLine(OPTIONS, HELP);
+  if (!values) return;
   if (!values.iss) throw new UsageError(`--iss is required.\n\n${HELP}`);
 
   const config = loadRevalidationConfig();
@@ -51,20 +55,6 @@ async function main(): Promise<void> {
   );
   if (!values.scope) console.error("warning: no --scope, so this token may revalidate every tag.");
   console.log(token);
-}
-
-function parse() {
-  return parseArgs({
-    options: {
-      iss: { type: "string" },
-      expires: { type: "string" },
-      scope: { type: "string", multiple: true },
-      aud: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
 }
 
 main().catch(exitWithProblem);

@@ -3,6 +3,7 @@
  * friends, real environment first) and validating it with lib/env, so a CLI and the server
  * agree on the secret and the audience.
  */
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import nextEnv from "@next/env";
 import { ConfigError, revalidationEnv } from "../../lib/env";
 import { assertStrongSecret, MintError } from "../../lib/revalidation/mint";
@@ -31,4 +32,24 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]> & { help: { type: "boolean"; short: "h" } };
+
+/**
+ * Parses the command line strictly; a mistake is a UsageError that carries the help text. Returns
+ * `undefined` after printing the help for `--help`, so the caller just returns.
+ */
+export function parseCommandLine<const O extends Options>(options: O, help: string) {
+  let values: ReturnType<typeof parseArgs<{ options: O; strict: true; allowPositionals: false }>>["values"];
+  try {
+    values = parseArgs({ options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${help}`);
+  }
+  if ("help" in values && values.help === true) {
+    console.log(help);
+    return undefined;
+  }
+  return values;
 }
