@@ -8,7 +8,7 @@
 import { useActionState } from "react";
 import type { ActionState } from "@/lib/actions";
 import { addCommentAction } from "../posts/[slug]/actions";
-import { Field } from "./form-field";
+import { Field, FormStatus } from "./form-field";
 
 type CommentState = ActionState<"slug" | "name" | "text">;
 const initialState: CommentState = { status: "idle" };
@@ -49,12 +49,7 @@ export function CommentForm({ slug, limits }: { slug: string; limits: { name: nu
           />
         )}
       </Field>
-      <div aria-live="polite" className="form-status">
-        {state.status === "error" && state.message ? (
-          <p className="form-error">{errors.slug ?? state.message}</p>
-        ) : null}
-        {state.status === "success" && state.message ? <p className="form-ok">{state.message}</p> : null}
-      </div>
+      <FormStatus state={state} />
       <button type="submit" disabled={isPending}>
         {isPending ? "Posting…" : "Post comment"}
       </button>

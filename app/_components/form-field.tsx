@@ -32,3 +32,26 @@ export function Field({
     </div>
   );
 }
+
+/**
+ * The form-level message after a submission, announced politely to screen readers: an error
+ * (a refusal, a rate limit, or a problem with the hidden `slug` field) or a success message.
+ */
+export function FormStatus({
+  state,
+  testId,
+}: {
+  state: { status: string; message?: string; fieldErrors?: { slug?: string } };
+  testId?: string;
+}) {
+  return (
+    <div aria-live="polite" className="form-status">
+      {state.status === "error" && state.message ? (
+        <p className="form-error" data-testid={testId}>
+          {state.fieldErrors?.slug ?? state.message}
+        </p>
+      ) : null}
+      {state.status === "success" && state.message ? <p className="form-ok">{state.message}</p> : null}
+    </div>
+  );
+}

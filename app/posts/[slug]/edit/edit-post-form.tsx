@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useActionState } from "react";
-import { Field } from "../../../_components/form-field";
+import { Field, FormStatus } from "../../../_components/form-field";
 import { editPostAction } from "../actions";
 
 type EditState = Awaited<ReturnType<typeof editPostAction>>;
@@ -48,13 +48,7 @@ export function EditPostForm({
         )}
       </Field>
       <p className="muted field-hint">Separate paragraphs with an empty line.</p>
-      <div aria-live="polite" className="form-status">
-        {state.status === "error" && state.message ? (
-          <p className="form-error" data-testid="edit-error">
-            {errors.slug ?? state.message}
-          </p>
-        ) : null}
-      </div>
+      <FormStatus state={state} testId="edit-error" />
       <div className="form-actions">
         <button type="submit" disabled={isPending}>
           {isPending ? "Saving…" : "Save"}
