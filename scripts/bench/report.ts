@@ -272,7 +272,7 @@ function freshnessSection(results: BenchResults): string {
 
 function actionSection(results: BenchResults): string {
   const rows = results.actions.map((a) => [
-    a.mode === "js" ? "JavaScript on (React submits)" : "JavaScript off (form post + redirect)",
+    a.mode === "js" ? "JavaScript on (React submits)" : "JavaScript off (plain form post)",
     a.trials,
     `${a.visible} (${pct(a.visible / a.trials)})`,
     ms(percentile(a.roundTripsMs, 50)),
@@ -366,7 +366,7 @@ function readings(results: BenchResults): string[] {
   const js = results.actions.find((a) => a.mode === "js");
   const noJs = results.actions.find((a) => a.mode === "no-js");
   out.push(
-    `**Server Actions.** \`updateTag\` expires the comment list's tag inside the action, so the render that answers it (React's action response with JavaScript${noJs ? ", the redirect's page without" : ""}) reads the new comment. The round trip is the action (rate limit, a Redis write, the post check) plus that render${noJs && js ? `; without JavaScript it also includes a second HTTP request (the redirect) and a full page load, hence ${ms(percentile(noJs.roundTripsMs, 50))} against ${ms(percentile(js.roundTripsMs, 50))}` : ""}.`,
+    `**Server Actions.** \`updateTag\` expires the comment list's tag inside the action, so the render that answers it (React's action response with JavaScript${noJs ? ", the page answering the form post without" : ""}) reads the new comment. The round trip is the action (rate limit, a Redis write, the post check) plus that render${noJs && js ? `; without JavaScript the browser loads the whole page that answers the post, hence ${ms(percentile(noJs.roundTripsMs, 50))} against ${ms(percentile(js.roundTripsMs, 50))}` : ""}.`,
   );
   const c = results.cachedPage;
   const ratio = c.page.requestsPerSecond / c.staticFile.requestsPerSecond;
@@ -431,7 +431,7 @@ export function renderReport(results: BenchResults): string {
     "",
     "## Receiver throughput and latency",
     "",
-    `\`POST /api/revalidate\` with one long-lived token (\`iss\`, minted before the run), body \`{ id, tags: ["post:hello-world"] }\`: each request its own \`id\` (the realistic case), or one \`id\` repeated (after its first delivery, every request takes the duplicate path). The baseline is \`bench-app/\`: the same Next.js with \`cacheComponents\`, one page reading a tagged \`'use cache'\` function, and a route that compares a static secret and calls \`revalidateTag(tag, "max")\`.`,
+    `\`POST /api/revalidate\` with one long-lived token (\`iss\`, minted before the run), body \`{ id, tags: ["post:hello-world"] }\`: each request its own \`id\` (the realistic case), or one \`id\` repeated (after its first delivery, every request takes the duplicate path). The baseline is \`scripts/bench/baseline-app/\`: the same Next.js with \`cacheComponents\`, one page reading a tagged \`'use cache'\` function, and a route that compares a static secret and calls \`revalidateTag(tag, "max")\`.`,
     "",
     receiverSection(results),
     "",
@@ -449,7 +449,7 @@ export function renderReport(results: BenchResults): string {
     "",
     "## Server Action → own write visible",
     "",
-    "The comment form on `/posts/read-your-writes`, submitted in Chromium (Playwright). A trial succeeds when the page the submission ends on shows the new comment, with no reload or retry. Round trip: click → the resulting page rendered (JavaScript off: the redirect's page loaded; on: the comment rendered from the action's response).",
+    "The comment form on `/posts/read-your-writes`, submitted in Chromium (Playwright). A trial succeeds when the page the submission ends on shows the new comment, with no reload or retry. Round trip: click → the resulting page rendered (JavaScript off: the page answering the form post loaded; on: the comment rendered from the action's response).",
     "",
     actionSection(results),
     "",

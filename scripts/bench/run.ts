@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: builds the product and the baseline fixture (bench-app/), serves both with
+ * `npm run bench`: builds the product and the baseline fixture (scripts/bench/baseline-app/), serves both with
  * `next start` over one local Upstash endpoint on a real redis-server, measures, and writes
  * docs/benchmarks.md. Never part of `npm test`.
  *
  *   BENCH_QUICK=1      fewer trials and shorter loads (for development; writes .bench/benchmarks.md)
- *   BENCH_SKIP_BUILD=1 reuse the existing .next and bench-app/.next (development only)
+ *   BENCH_SKIP_BUILD=1 reuse the existing .next and scripts/bench/baseline-app/.next (development only)
  *   BENCH_CPU_PROF=1   run the product's `next start` with --cpu-prof (profiles in .bench/cpu-prof)
  *   BENCH_REPORT_ONLY=1 only render the report again from the last run's .bench/results.json
  */
@@ -104,9 +104,9 @@ async function main(): Promise<void> {
   if (
     skipBuild &&
     existsSync(join(root, ".next", "BUILD_ID")) &&
-    existsSync(join(root, "bench-app", ".next"))
+    existsSync(join(root, "scripts", "bench", "baseline-app", ".next"))
   ) {
-    progress("BENCH_SKIP_BUILD=1: reusing .next and bench-app/.next");
+    progress("BENCH_SKIP_BUILD=1: reusing .next and scripts/bench/baseline-app/.next");
   } else {
     const others = otherNextProcesses(root);
     if (others.length > 0) {
@@ -120,8 +120,8 @@ async function main(): Promise<void> {
       env: serverEnv,
       logFile: join(workDir, "build-product.log"),
     });
-    progress("next build bench-app (baseline fixture) …");
-    await runLogged("next build (baseline)", nextBin, ["build", "bench-app"], {
+    progress("next build scripts/bench/baseline-app (baseline fixture) …");
+    await runLogged("next build (baseline)", nextBin, ["build", "scripts/bench/baseline-app"], {
       cwd: root,
       env: serverEnv,
       logFile: join(workDir, "build-baseline.log"),
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const baseline = spawnLogged(
     "next start (baseline)",
     nextBin,
-    ["start", "bench-app", "-H", "127.0.0.1", "-p", String(baselinePort)],
+    ["start", "scripts/bench/baseline-app", "-H", "127.0.0.1", "-p", String(baselinePort)],
     { cwd: root, env: serverEnv, logFile: baselineLog },
   );
   const productUrl = `http://127.0.0.1:${productPort}`;

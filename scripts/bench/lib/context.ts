@@ -7,7 +7,7 @@ export type BenchContext = {
   progress: (line: string) => void;
   /** The product, `next start`. */
   productUrl: string;
-  /** The baseline fixture (bench-app), `next start`. */
+  /** The baseline fixture (scripts/bench/baseline-app), `next start`. */
   baselineUrl: string;
   /** Process ids, to attribute CPU: the two servers and the endpoint's redis-server. */
   pids: { product: number; baseline: number; redis: number | undefined };

@@ -2,8 +2,8 @@
  * Server Action → own write visible, in Chromium: the comment form is submitted the way a reader
  * does it, and the page the submission ends on must already show the comment (no reload, no retry).
  *
- * - `no-js`: JavaScript disabled, so the browser posts the form itself and follows the action's
- *   redirect; the round trip is click → the new page's `load` event.
+ * - `no-js`: JavaScript disabled, so the browser posts the form itself and loads the page the
+ *   action answers with; the round trip is click → that page's `load` event.
  * - `js`: the hydrated form, submitted by React; the round trip is click → the comment rendered in
  *   the list from the action's response.
  */
@@ -77,7 +77,8 @@ async function trialWithoutJs(page: Page, url: string, marker: string): Promise<
   const started = performance.now();
   await Promise.all([page.waitForEvent("load", { timeout: TIMEOUT_MS }), page.click(SUBMIT)]);
   const rendered = performance.now() - started;
-  if (!(await listContains(page, marker))) return `not shown after the redirect (now at ${page.url()})`;
+  if (!(await listContains(page, marker)))
+    return `not shown on the page answering the post (now at ${page.url()})`;
   return rendered;
 }
 
