@@ -1,20 +1,6 @@
-import { existsSync } from "node:fs";
-import { chromium, defineConfig, devices } from "@playwright/test";
+import { defineConfig, devices } from "@playwright/test";
 import { E2E, e2eServerEnv } from "./e2e/env";
-
-/**
- * Which Chromium to drive: PLAYWRIGHT_CHROMIUM_EXECUTABLE when set; otherwise Playwright's own
- * browser when it is installed; otherwise the system's (Debian's /usr/bin/chromium), which is what
- * machines without access to Playwright's download host have.
- */
-function chromiumExecutable(): string | undefined {
-  const asked = process.env.PLAYWRIGHT_CHROMIUM_EXECUTABLE;
-  if (asked) return asked;
-  if (existsSync(chromium.executablePath())) return undefined;
-  return ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(existsSync);
-}
-
-const executablePath = chromiumExecutable();
+import { chromiumLaunchOptions } from "./scripts/chromium";
 
 export default defineConfig({
   testDir: "e2e",
@@ -32,19 +18,7 @@ export default defineConfig({
     baseURL: E2E.baseURL,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
-    launchOptions: executablePath
-      ? {
-          executablePath,
-          args: [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-          ],
-        }
-      : {},
+    launchOptions: chromiumLaunchOptions(),
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: {

@@ -53,8 +53,8 @@ function requireRedisServer() {
 async function requireChromium() {
   if (process.env.PLAYWRIGHT_CHROMIUM_EXECUTABLE) return;
   const { chromium } = await import("@playwright/test");
-  if (existsSync(chromium.executablePath())) return;
-  if (["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].some(existsSync)) return;
+  const { SYSTEM_CHROMIUM_PATHS } = await import("./chromium");
+  if (existsSync(chromium.executablePath()) || SYSTEM_CHROMIUM_PATHS.some(existsSync)) return;
   if (canApt() && aptInstall("chromium")) return;
   fail(
     "No Chromium found for the end-to-end tests. Install one with:\n" +

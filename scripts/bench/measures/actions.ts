@@ -7,8 +7,8 @@
  * - `js`: the hydrated form, submitted by React; the round trip is click → the comment rendered in
  *   the list from the action's response.
  */
-import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "@playwright/test";
+import { chromiumLaunchOptions } from "../../chromium";
 import { type BenchContext, COMMENT_SLUG } from "../lib/context";
 import { onCleanup } from "../lib/processes";
 
@@ -26,31 +26,8 @@ export type ActionResult = {
 
 const TIMEOUT_MS = 10_000;
 
-/** Playwright's own Chromium when installed, else the system's (PLAYWRIGHT_CHROMIUM_EXECUTABLE first). */
-function chromiumExecutable(): string | undefined {
-  const asked = process.env.PLAYWRIGHT_CHROMIUM_EXECUTABLE;
-  if (asked) return asked;
-  if (existsSync(chromium.executablePath())) return undefined;
-  return ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find(existsSync);
-}
-
 async function launch(): Promise<Browser> {
-  const executablePath = chromiumExecutable();
-  const browser = await chromium.launch(
-    executablePath
-      ? {
-          executablePath,
-          args: [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-          ],
-        }
-      : {},
-  );
+  const browser = await chromium.launch(chromiumLaunchOptions());
   onCleanup("chromium", () => browser.close());
   return browser;
 }
