@@ -103,6 +103,24 @@ test.describe("comments", () => {
     }
   });
 
+  test("every post's first plain load after a comment already shows it", async ({ page, request }) => {
+    // updateTag expires the tag for everyone, not only the commenter: the very next GET from any
+    // client must show the write. (Paths prerendered at build failed this on Next 16.4: see
+    // generateStaticParams in app/posts/[slug]/page.tsx.) Each post, read once per comment.
+    const stale: string[] = [];
+    for (const slug of ["hello-world", "stale-while-revalidate", "read-your-writes"]) {
+      for (let i = 0; i < 3; i++) {
+        const text = unique(`First read ${slug} #${i}`);
+        await page.goto(`/posts/${slug}`);
+        await submitComment(page, "Writer", text);
+        await expect(page.getByTestId("comment-list")).toContainText(text);
+        const html = await (await request.get(`/posts/${slug}`)).text();
+        if (!html.includes(text)) stale.push(`${slug} #${i}`);
+      }
+    }
+    expect(stale).toEqual([]);
+  });
+
   test("validation errors render next to their fields and keep what was typed", async ({ page }) => {
     await page.goto(`/posts/${COMMENT_POST}`);
     const before = await commentTexts(page);
