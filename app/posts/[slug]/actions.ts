@@ -29,9 +29,10 @@ export const addCommentAction = defineAction({
   },
   tags: ({ slug }) => [commentTags.forPost(slug)],
   // A state, not a redirect, with or without JavaScript: the page rendered in this same request
-  // reads past the tags updateTag just expired, so it shows the new comment. After a redirect from
-  // a plain HTML form POST (JavaScript off), Next.js 16.4 applies the tag update only after the 303
-  // has gone out, and the browser's follow-up GET could still get the cached page without it.
+  // reads past the tags updateTag just expired, so it shows the new comment, and a JavaScript-less
+  // browser makes no second request. (A redirect's follow-up GET is an ordinary page read; when post
+  // pages were prerendered at build, that read could be served the build-time page: see
+  // generateStaticParams in page.tsx.)
   onSuccess: () => ({ status: "success", message: "Thanks! Your comment is posted." }),
 });
 
