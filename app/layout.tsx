@@ -7,6 +7,7 @@ export const metadata: Metadata = {
   title: { default: "Fresh Pages", template: "%s · Fresh Pages" },
   description:
     "A Next.js 16 starter that keeps cached pages fresh: tagged reads, signed webhooks, read-your-writes Server Actions.",
+  icons: { icon: "/favicon.svg" },
 };
 
 export const viewport: Viewport = { width: "device-width", initialScale: 1 };
