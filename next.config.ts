@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { NextConfig } from "next";
 import { assertEnvironment } from "./lib/env";
 
@@ -19,6 +20,15 @@ const securityHeaders = [
 
 const nextConfig: NextConfig = {
   cacheComponents: true,
+  // Every revalidateTag/updateTag in the process reaches lib/shared-tags through this handler, under
+  // a kind of its own that stores nothing (see the file). An absolute path: Next imports it natively.
+  cacheHandlers: { "shared-tags": path.resolve("lib/shared-tags/cache-handler.mjs") },
+  env: {
+    // When this build started, inlined into the server code by `next build`: invalidations made
+    // after it may be missing from the pages it prerenders (lib/shared-tags/runtime.ts). A CI that
+    // builds elsewhere can pass its own BUILD_STARTED_AT (ms since the epoch).
+    FRESH_BUILD_STARTED_AT: process.env.BUILD_STARTED_AT || String(Date.now()),
+  },
   partialPrefetching: true,
   poweredByHeader: false,
   typedRoutes: true,

@@ -217,13 +217,54 @@ export const adminEnv = memo((source): AdminEnv => {
   return { password: v.ADMIN_PASSWORD, sessionSecret: v.ADMIN_SESSION_SECRET };
 });
 
+// ---------------------------------------------------------------------------------------------
+// Shared tag state (lib/shared-tags): invalidations shared by every instance through Redis
+
+const sharedTagsSchema = z.object({
+  SHARED_TAG_STATE: z
+    .enum(["on", "off"], {
+      error: 'must be "on" (share invalidations through Redis, the default) or "off" (each instance alone)',
+    })
+    .default("on"),
+  SHARED_TAG_SYNC_MS: z.coerce
+    .number({ error: "must be a whole number of milliseconds, e.g. 800" })
+    .int("must be a whole number of milliseconds, e.g. 800")
+    .min(100, "must be at least 100 ms")
+    .max(10_000, "must be at most 10000 ms")
+    // 800 ms: a change reaches every instance within a second at p95, for about one small request a second.
+    .default(800),
+});
+
+export type SharedTagsEnv = {
+  /** On unless turned off, and never on Vercel (the platform shares tag state itself). */
+  enabled: boolean;
+  /** Why it is on or off, for the start-up log. */
+  reason: string;
+  syncMs: number;
+};
+
+export const sharedTagsEnv = memo((source): SharedTagsEnv => {
+  const v = parseOrThrow(sharedTagsSchema, source, "shared tag state");
+  if (blankToUndefined(source).VERCEL) {
+    return {
+      enabled: false,
+      reason: "on Vercel, which shares tag state across instances itself",
+      syncMs: v.SHARED_TAG_SYNC_MS,
+    };
+  }
+  if (v.SHARED_TAG_STATE === "off") {
+    return { enabled: false, reason: "SHARED_TAG_STATE=off", syncMs: v.SHARED_TAG_SYNC_MS };
+  }
+  return { enabled: true, reason: "self-hosted", syncMs: v.SHARED_TAG_SYNC_MS };
+});
+
 /**
  * Validates every concern at once. `next.config.ts` calls it, so `next dev`, `next build` and
  * `next start` refuse to start with a broken configuration instead of failing on the first request.
  */
 export function assertEnvironment(source: Source = process.env): void {
   const problems: string[] = [];
-  for (const check of [redisEnv, rateLimitEnv, revalidationEnv, adminEnv]) {
+  for (const check of [redisEnv, rateLimitEnv, revalidationEnv, adminEnv, sharedTagsEnv]) {
     try {
       check(source);
     } catch (error) {

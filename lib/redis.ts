@@ -58,6 +58,10 @@ export const keys = {
   revalidationId: (namespacedId: string) => `revalidate:id:${namespacedId}`,
   /** The capped list of recent revalidations, newest first. */
   revalidationLog: () => "revalidate:recent",
+  /** Shared tag state (lib/shared-tags/store.ts): never expires, never namespaced by build. */
+  tagState: () => "cache:tags",
+  tagVersion: () => "cache:tags:version",
+  tagChanges: () => "cache:tags:changes",
 } as const;
 
 /**
@@ -72,4 +76,13 @@ export function parseStored<T extends z.ZodType>(schema: T, raw: unknown): z.out
   } catch {
     return null;
   }
+}
+
+/** A short, body-free description of a Redis client error for the log. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return "unknown error";
+  const cause = error.cause instanceof Error ? ` (${error.cause.message.slice(0, 80)})` : "";
+  // Upstash errors append the whole command ("command was: [...]"); keep the reason only.
+  const message = error.message.split(", command was:")[0]?.slice(0, 160) ?? "";
+  return `${error.name}: ${message}${cause}`;
 }

@@ -7,7 +7,8 @@ import type { Redis } from "@upstash/redis";
 import { clientIp } from "../client-ip";
 import { ConfigError, type RevalidationEnv, revalidationEnv } from "../env";
 import { createLimiter } from "../rate-limit";
-import { failFastRedis } from "../redis";
+import { describeError, failFastRedis } from "../redis";
+import { shareInvalidation } from "../shared-tags/runtime";
 import {
   appendRecentRevalidation,
   claimRevalidationId,
@@ -19,7 +20,7 @@ import {
 import { Rejection } from "./errors";
 import { checkLimits, countAuthFailure, type Limiters } from "./limits";
 import { consoleLogger, type Logger, type Outcome, type ReceiverLogLine } from "./log";
-import { createRedisBudget, describeError, RedisUnavailable } from "./redis-budget";
+import { createRedisBudget, RedisUnavailable } from "./redis-budget";
 import {
   assertJsonContentType,
   parseJson,
@@ -34,6 +35,15 @@ import { assertScope, bearerToken, type VerifiedToken, verifyRevalidationToken }
 /** `'max'`: serve the stale page once while it regenerates, so a burst of webhooks never stampedes the data store. */
 export const REVALIDATION_PROFILE = "max";
 
+/**
+ * What `'max'` means to Next 16.4 (`cacheLife` profile `max`: expire after a year), sent with the
+ * shared tag state so every instance applies the same invalidation as this one.
+ */
+export const REVALIDATION_DURATIONS = { expire: 365 * 24 * 60 * 60 } as const;
+
+/** Seconds a sender should wait before retrying when the shared tag state did not take the change. */
+export const NOT_SHARED_RETRY_AFTER_SECONDS = 5;
+
 /** The whole Redis budget of the critical path; past it, limits and de-duplication fail open. */
 export const REDIS_BUDGET_MS = 900;
 
@@ -45,6 +55,12 @@ export type ReceiverDeps = {
   limiters: () => Limiters;
   /** Next's `revalidateTag`; tests pass a recording function because the real one needs a Next server. */
   revalidateTag: (tag: string, profile: typeof REVALIDATION_PROFILE) => unknown;
+  /**
+   * Records the invalidation in the shared tag state (lib/shared-tags), so that every instance,
+   * restart and later build applies it: "off" where the layer does not run (Vercel, one process
+   * with SHARED_TAG_STATE=off), "queued" when Redis did not take it in time.
+   */
+  share: (tags: readonly string[]) => Promise<"published" | "queued" | "off">;
   /** Next's `after`: runs work once the response has been sent. */
   after: (task: () => Promise<unknown>) => void;
   log: Logger;
@@ -62,6 +78,7 @@ export function productionDeps(next: Pick<ReceiverDeps, "revalidateTag" | "after
     ...next,
     config: () => revalidationEnv(),
     redis: failFastRedis,
+    share: (tags) => shareInvalidation(tags, REVALIDATION_DURATIONS),
     limiters: () => {
       limiters ??= {
         revalidate: createLimiter("revalidate", { redis: failFastRedis(), timeoutMs: REDIS_BUDGET_MS }),
@@ -297,15 +314,25 @@ async function receive(request: Request, context: Context): Promise<Reply> {
   } catch (error) {
     trace.outcome = "failed";
     trace.notes.push(`revalidateTag failed: ${describeError(error)}`);
-    if (claimed && key) {
-      // Released before answering, so the sender's immediate retry is processed, not told 409.
-      await createRedisBudget(deps.redisBudgetMs)
-        .roundTrip("release", () => releaseRevalidationId(deps.redis(), key, owner))
-        .catch(() => trace.notes.push("release failed: the retry waits for the lease to run out"));
-    }
+    if (claimed && key) await release(deps, key, owner, trace);
     throw new Rejection(
       "internal",
       `Revalidation failed on the server and nothing was recorded: retry with the same ID. The site owner can find request ${context.requestId} in the logs.`,
+    );
+  }
+
+  // 6b. Share it. A 200 promises that every instance, restart and later build will apply it, so
+  // it is answered only once Redis holds it; otherwise the sender is asked to retry (this instance
+  // has applied it and keeps it queued, but a queue in one process does not survive that process).
+  const shared = await deps.share(body.tags);
+  if (shared === "queued") {
+    trace.outcome = "failed";
+    trace.notes.push("shared tag state unavailable: applied on this instance and queued");
+    if (claimed && key) await release(deps, key, owner, trace);
+    throw new Rejection(
+      "not_shared",
+      `Revalidated on this instance, but the shared tag state (Redis) did not answer, so other instances and later restarts may not see it yet. Retry after ${NOT_SHARED_RETRY_AFTER_SECONDS} s with the same ID.`,
+      { headers: { "Retry-After": String(NOT_SHARED_RETRY_AFTER_SECONDS) } },
     );
   }
 
@@ -344,6 +371,13 @@ async function receive(request: Request, context: Context): Promise<Reply> {
     },
     limits.headers,
   );
+}
+
+/** Releases a claim before answering a failure, so the sender's immediate retry is processed, not told 409. */
+async function release(deps: ReceiverDeps, key: string, owner: string, trace: Trace): Promise<void> {
+  await createRedisBudget(deps.redisBudgetMs)
+    .roundTrip("release", () => releaseRevalidationId(deps.redis(), key, owner))
+    .catch(() => trace.notes.push("release failed: the retry waits for the lease to run out"));
 }
 
 function ok(body: Record<string, unknown>, headers: Record<string, string>): Reply {

@@ -4,6 +4,8 @@
  * that must happen within about a second in total, not per call: a webhook sender times out.
  */
 
+import { describeError } from "../redis";
+
 export class RedisUnavailable extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -64,13 +66,4 @@ export function createRedisBudget(
       }
     },
   };
-}
-
-/** A short, body-free description of a Redis client error for the log. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return "unknown error";
-  const cause = error.cause instanceof Error ? ` (${error.cause.message.slice(0, 80)})` : "";
-  // Upstash errors append the whole command ("command was: [...]"); keep the reason only.
-  const message = error.message.split(", command was:")[0]?.slice(0, 160) ?? "";
-  return `${error.name}: ${message}${cause}`;
 }

@@ -91,13 +91,88 @@ test("an expired lease lets a retry through (the process died between claim and 
   expect(h.revalidated).toHaveLength(1);
 });
 
-describe("Redis unreachable: verified requests still revalidate, within about a second", () => {
+/** Where the shared layer does not run (Vercel, SHARED_TAG_STATE=off): the platform or the one process keeps the change. */
+const sharedOff = { share: async () => "off" as const };
+
+describe("Redis unreachable, self-hosted: applied on this instance, answered 503 not_shared, never a 200 that could be lost", () => {
   test("nothing listening (connection refused)", async () => {
     const port = await closedPort();
     const h = createHarness({
       redisUrl: `http://127.0.0.1:${port}`,
       redisToken: "irrelevant",
       productionDeadlines: true,
+    });
+    const id = unique("down");
+    const started = performance.now();
+    const { response, json } = await h.send({ body: { id, tags: ["posts", "post:a"] } });
+    const elapsed = performance.now() - started;
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    expect(json.error?.code).toBe("not_shared");
+    expect(json.error?.message).toMatch(/Retry after 5 s with the same ID/);
+    // Applied here all the same, and queued for when Redis answers again.
+    expect(h.revalidated.map((r) => r.tag)).toEqual(["posts", "post:a"]);
+    expect(h.shared.status().queued).toBe(1);
+    expect(h.manifest.get("post:a")?.stale).toBeGreaterThan(0);
+    expect(elapsed).toBeLessThan(1500);
+    await h.settle();
+    const line = h.lines[0];
+    expect(line?.outcome).toBe("failed");
+    expect(line?.notes.join(" ")).toMatch(/shared tag state unavailable/);
+  });
+
+  test("an endpoint that accepts connections and never answers: the answer still comes in about two seconds", async () => {
+    const { port, close } = await blackHole();
+    cleanups.push(close);
+    const h = createHarness({
+      redisUrl: `http://127.0.0.1:${port}`,
+      redisToken: "irrelevant",
+      productionDeadlines: true,
+    });
+    const started = performance.now();
+    const { response } = await h.send({ body: { id: unique("hang"), tags: ["posts"] } });
+    const elapsed = performance.now() - started;
+    expect(response.status).toBe(503);
+    expect(h.revalidated).toHaveLength(1);
+    // The limits and the claim share one 900 ms budget; the shared publish has its own 800 ms.
+    expect(elapsed).toBeLessThan(2200);
+  });
+
+  test("the Upstash endpoint stopped after it worked, then back: the retry is processed, not told duplicate", async () => {
+    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
+    const h = createHarness({
+      redisUrl: endpoint.url,
+      redisToken: endpoint.token,
+      productionDeadlines: true,
+    });
+    expect((await h.send({ body: { id: unique("before"), tags: ["posts"] } })).json.deduplicated).toBe(true);
+    const port = Number(new URL(endpoint.url).port);
+    await endpoint.close();
+    const id = unique("during");
+    const during = await h.send({ body: { id, tags: ["posts"] } });
+    expect(during.response.status).toBe(503);
+    const again = await startLocalUpstash({
+      redisUrl: inject("redisUrl"),
+      port,
+      token: endpoint.token,
+      log: () => {},
+    });
+    cleanups.push(() => again.close());
+    const retry = await h.send({ body: { id, tags: ["posts"] } });
+    expect(retry.response.status).toBe(200);
+    expect(retry.json).toMatchObject({ status: "revalidated", id, deduplicated: true });
+    expect(h.revalidated).toHaveLength(3);
+  });
+});
+
+describe("Redis unreachable where the shared layer is off (Vercel): still revalidated, within about a second", () => {
+  test("nothing listening (connection refused)", async () => {
+    const port = await closedPort();
+    const h = createHarness({
+      redisUrl: `http://127.0.0.1:${port}`,
+      redisToken: "irrelevant",
+      productionDeadlines: true,
+      deps: sharedOff,
     });
     const id = unique("down");
     const started = performance.now();
@@ -122,6 +197,7 @@ describe("Redis unreachable: verified requests still revalidate, within about a 
       redisUrl: `http://127.0.0.1:${port}`,
       redisToken: "irrelevant",
       productionDeadlines: true,
+      deps: sharedOff,
     });
     const started = performance.now();
     const { response, json } = await h.send({ body: { id: unique("hang"), tags: ["posts"] } });
@@ -130,22 +206,6 @@ describe("Redis unreachable: verified requests still revalidate, within about a 
     expect(json).toMatchObject({ status: "revalidated", deduplicated: false });
     expect(h.revalidated).toHaveLength(1);
     expect(elapsed).toBeLessThan(1500);
-  });
-
-  test("the Upstash endpoint stopped after it worked", async () => {
-    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
-    const h = createHarness({
-      redisUrl: endpoint.url,
-      redisToken: endpoint.token,
-      productionDeadlines: true,
-    });
-    expect((await h.send({ body: { id: unique("before"), tags: ["posts"] } })).json.deduplicated).toBe(true);
-    await endpoint.close();
-    const started = performance.now();
-    const { json } = await h.send({ body: { id: unique("after"), tags: ["posts"] } });
-    expect(performance.now() - started).toBeLessThan(1500);
-    expect(json).toMatchObject({ status: "revalidated", deduplicated: false });
-    expect(h.revalidated).toHaveLength(2);
   });
 
   test("a bad token is still a 401 (nothing but Redis fails open)", async () => {
@@ -161,7 +221,7 @@ describe("Redis unreachable: verified requests still revalidate, within about a 
   });
 });
 
-test("the critical path makes at most two Redis round trips (measured at the endpoint)", async () => {
+test("the critical path makes three Redis round trips: limits, claim, shared publish (measured at the endpoint)", async () => {
   const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
   cleanups.push(() => endpoint.close());
   const h = createHarness({ redisUrl: endpoint.url, redisToken: endpoint.token, productionDeadlines: true });
@@ -172,10 +232,11 @@ test("the critical path makes at most two Redis round trips (measured at the end
 
   const { json } = await h.send({ body: { id: unique("counted"), tags: ["posts"] } });
   expect(json.status).toBe("revalidated");
-  expect(endpoint.stats().requests).toBe(2);
+  // The shared publish is answered before the 200: the 200 promises every instance will apply it.
+  expect(endpoint.stats().requests).toBe(3);
   await h.settle();
   // Marking done and the recent log: one more request, after the response.
-  expect(endpoint.stats().requests).toBe(3);
+  expect(endpoint.stats().requests).toBe(4);
   expect(h.lines.at(-1)?.redisRoundTrips).toBe(2);
 });
 

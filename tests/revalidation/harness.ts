@@ -13,7 +13,15 @@ import { createFailFastRedis, FAIL_FAST_TIMEOUT_MS } from "../../lib/redis";
 import { DEFAULT_LEASE_MS } from "../../lib/revalidation/dedupe";
 import type { ReceiverLogLine } from "../../lib/revalidation/log";
 import { type MintOptions, mintRevalidationToken } from "../../lib/revalidation/mint";
-import { handleRevalidation, REDIS_BUDGET_MS, type ReceiverDeps } from "../../lib/revalidation/receiver";
+import {
+  handleRevalidation,
+  REDIS_BUDGET_MS,
+  REVALIDATION_DURATIONS,
+  type ReceiverDeps,
+} from "../../lib/revalidation/receiver";
+import { CALL_TIMEOUT_MS, MARGIN_MS } from "../../lib/shared-tags/runtime";
+import { createTagStore } from "../../lib/shared-tags/store";
+import { SharedTagState, type TagsManifest } from "../../lib/shared-tags/sync";
 
 export const SECRET = "test-current-secret-0123456789-abcdefghijklmnop";
 export const PREVIOUS_SECRET = "test-previous-secret-0123456789-abcdefghijklmn";
@@ -73,7 +81,23 @@ export function createHarness(
   const ip = uniqueIp();
   const iss = unique("iss").slice(0, 40);
 
+  // The shared tag state as `next start` runs it, on the same Redis, with a plain Map standing in
+  // for Next's in-process manifest (tests/shared-tags cover the real one).
+  const manifest: TagsManifest = new Map();
+  const shared = new SharedTagState({
+    store: createTagStore(redis),
+    manifest,
+    intervalMs: 1000,
+    callTimeoutMs: options.productionDeadlines ? CALL_TIMEOUT_MS : TEST_DEADLINE_MS,
+    marginMs: MARGIN_MS,
+    buildStartedAt: undefined,
+    skewMs: 0,
+    now: Date.now,
+    log: () => {},
+  });
+
   const deps: ReceiverDeps = {
+    share: async (tags) => ((await shared.invalidate(tags, REVALIDATION_DURATIONS)) ? "published" : "queued"),
     config: () => ({ secrets: [SECRET, PREVIOUS_SECRET], audience: AUDIENCE, idTtlSeconds: 3600 }),
     redis: () => redis,
     limiters: () => limiters,
@@ -133,7 +157,21 @@ export function createHarness(
     while (pending.length > 0) await Promise.all(pending.splice(0));
   }
 
-  return { deps, redis, limiters, revalidated, lines, ip, iss, token, request, send, settle };
+  return {
+    deps,
+    redis,
+    limiters,
+    shared,
+    manifest,
+    revalidated,
+    lines,
+    ip,
+    iss,
+    token,
+    request,
+    send,
+    settle,
+  };
 }
 
 /** Every field any receiver answer can have (receiver-contract.md, "Responses"). */

@@ -1,0 +1,274 @@
+/**
+ * The shared tag state of one process: what it knows of every tag's invalidations (records.ts),
+ * kept in step with Redis (store.ts) and applied to Next's in-process tags manifest, the map that
+ * both the built-in `'use cache'` handler and the page-level cache check read.
+ *
+ * - `invalidate` (every `revalidateTag`/`updateTag` in this process, through cache-handler.mjs,
+ *   and the webhook receiver directly): applied here at once, then published; when Redis does not
+ *   answer it is queued and published by the next sync (nothing lost while the process lives).
+ * - `sync` (a timer, every `intervalMs`): publishes the queue, then reads the records changed since
+ *   the last version it saw, in one round trip. A page or entry served from the cache costs no
+ *   Redis call: the timer keeps the manifest current, never the request.
+ * - Redis slow or down never takes a page down: each call has a deadline, nothing throws into
+ *   Next, and the instance keeps serving with what it knows; the log says what degraded.
+ */
+
+import { describeError } from "../redis";
+import {
+  type Applied,
+  applyLearned,
+  type Durations,
+  EMPTY_RECORD,
+  foldDueExpiry,
+  type LearnContext,
+  manifestEntry,
+  mergeRecords,
+  recordInvalidation,
+  sameRecord,
+  type TagRecord,
+} from "./records";
+import type { TagStore } from "./store";
+
+export type ManifestEntry = { stale?: number; expired?: number };
+/** Next's tags manifest (next-manifest.ts), or a plain Map in tests. */
+export type TagsManifest = Map<string, ManifestEntry>;
+
+export type SharedTagsLogLine = {
+  msg: "shared-tags";
+  level: "info" | "warn" | "error";
+  event: string;
+} & Record<string, unknown>;
+
+export type SharedTagsOptions = {
+  store: TagStore;
+  manifest: TagsManifest;
+  /** Time between syncs. */
+  intervalMs: number;
+  /** Deadline for one Redis operation; past it the operation counts as failed. */
+  callTimeoutMs: number;
+  /** See `LearnContext.marginMs`. */
+  marginMs: number;
+  /**
+   * When the build this process serves started (ms), or undefined when unknown: invalidations since
+   * then (less `skewMs`) may be missing from the build's pages. Unknown means "all of them".
+   */
+  buildStartedAt: number | undefined;
+  /** Allowance for the build machine's clock differing from the instances'. */
+  skewMs: number;
+  now: () => number;
+  log: (line: SharedTagsLogLine) => void;
+};
+
+export type SharedTagsStatus = {
+  version: number;
+  synced: boolean;
+  lastSyncAt: number | null;
+  failingSince: number | null;
+  queued: number;
+  tags: number;
+};
+
+type Queued = { tags: readonly string[]; at: number; durations: Durations };
+
+/** Failures are logged at most this often while Redis stays unreachable. */
+const LOG_EVERY_MS = 60_000;
+
+export class SharedTagState {
+  private readonly records = new Map<string, TagRecord>();
+  private readonly applied = new Map<string, Applied>();
+  private readonly outbox: Queued[] = [];
+  private version = 0;
+  private synced = false;
+  private lastSyncAt: number | null = null;
+  private failingSince: number | null = null;
+  private lastFailureLog = 0;
+  private running: Promise<void> | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: SharedTagsOptions) {}
+
+  /**
+   * Applies an invalidation made in this process, then publishes it. Resolves to whether Redis has
+   * it (true) or it is queued (false). Never rejects: a Server Action must not fail because the
+   * shared layer is degraded, since its own write already happened.
+   */
+  async invalidate(tags: readonly string[], durations: Durations): Promise<boolean> {
+    const { now, marginMs } = this.options;
+    const at = now();
+    const unique = [...new Set(tags)];
+    for (const tag of unique) {
+      const known = this.records.get(tag) ?? EMPTY_RECORD;
+      const next = recordInvalidation(known, at, durations);
+      this.learn(tag, known, next, { learnedAt: at, marginMs, settledBefore: 0, catchingUp: false });
+    }
+    // Next writes its own manifest entries for this call synchronously, after the handlers are
+    // called and before any of them resumes: apply ours after them, so theirs cannot overwrite it.
+    await Promise.resolve();
+    this.inject(unique);
+
+    const item: Queued = { tags: unique, at, durations };
+    try {
+      await this.withDeadline("publish", this.options.store.publish(unique, at, durations));
+      return true;
+    } catch (error) {
+      this.outbox.push(item);
+      this.failed("publish", error);
+      return false;
+    }
+  }
+
+  /** One sync: publish what is queued, then learn what changed. Concurrent calls share one run. */
+  sync(): Promise<void> {
+    this.running ??= this.runSync().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Starts the timer (unref'd: it never keeps a process alive). */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        this.sync()
+          .catch(() => undefined)
+          .finally(() => {
+            if (!this.stopped) tick();
+          });
+      }, this.options.intervalMs);
+      this.timer.unref?.();
+    };
+    tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  status(): SharedTagsStatus {
+    return {
+      version: this.version,
+      synced: this.synced,
+      lastSyncAt: this.lastSyncAt,
+      failingSince: this.failingSince,
+      queued: this.outbox.length,
+      tags: this.records.size,
+    };
+  }
+
+  private async runSync(): Promise<void> {
+    const { store, now, marginMs, buildStartedAt, skewMs } = this.options;
+    try {
+      while (this.outbox.length > 0) {
+        const item = this.outbox[0] as Queued;
+        await this.withDeadline("publish", store.publish(item.tags, item.at, item.durations));
+        this.outbox.shift();
+      }
+      const changes = await this.withDeadline("sync", store.changesSince(this.version));
+      const learnedAt = now();
+      const catchingUp = !this.synced;
+      const context: LearnContext = {
+        learnedAt,
+        marginMs,
+        settledBefore: catchingUp ? Math.max(0, (buildStartedAt ?? 0) - skewMs) : 0,
+        catchingUp,
+      };
+      const changed: string[] = [];
+      for (const [tag, remote] of changes.records) {
+        const known = this.records.get(tag) ?? EMPTY_RECORD;
+        const merged = mergeRecords(known, remote, learnedAt);
+        if (sameRecord(known, merged) && !catchingUp) continue;
+        this.learn(tag, catchingUp ? EMPTY_RECORD : known, merged, context);
+        changed.push(tag);
+      }
+      changed.push(...this.foldDue(learnedAt));
+      this.inject(changed);
+      this.version = changes.version;
+      this.synced = true;
+      this.lastSyncAt = learnedAt;
+      if (this.failingSince !== null) {
+        this.options.log({
+          msg: "shared-tags",
+          level: "info",
+          event: "recovered",
+          downForMs: learnedAt - this.failingSince,
+          version: this.version,
+        });
+        this.failingSince = null;
+      }
+    } catch (error) {
+      this.failed("sync", error);
+      throw error;
+    }
+  }
+
+  /** Scheduled expiries (a `'max'` tag a year on) whose time has come become hard expiries. */
+  private foldDue(at: number): string[] {
+    const due: string[] = [];
+    for (const [tag, record] of this.records) {
+      if (record.f === 0 || record.f > at) continue;
+      this.learn(tag, record, foldDueExpiry(record, at), {
+        learnedAt: at,
+        marginMs: this.options.marginMs,
+        settledBefore: 0,
+        catchingUp: false,
+      });
+      due.push(tag);
+    }
+    return due;
+  }
+
+  private learn(tag: string, known: TagRecord, next: TagRecord, context: LearnContext): void {
+    const applied = this.applied.get(tag) ?? { stale: 0, expired: 0 };
+    this.applied.set(tag, applyLearned(applied, known, next, context));
+    const current = this.records.get(tag) ?? EMPTY_RECORD;
+    this.records.set(tag, mergeRecords(current, next, context.learnedAt));
+  }
+
+  private inject(tags: readonly string[]): void {
+    const { manifest, now } = this.options;
+    const at = now();
+    for (const tag of tags) {
+      const applied = this.applied.get(tag);
+      if (applied) manifest.set(tag, manifestEntry(manifest.get(tag), applied, at));
+    }
+  }
+
+  private async withDeadline<T>(label: string, pending: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    pending.catch(() => undefined);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${label}: no answer within ${this.options.callTimeoutMs} ms`)),
+        this.options.callTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private failed(operation: string, error: unknown): void {
+    const at = this.options.now();
+    const first = this.failingSince === null;
+    this.failingSince ??= at;
+    if (!first && at - this.lastFailureLog < LOG_EVERY_MS) return;
+    this.lastFailureLog = at;
+    this.options.log({
+      msg: "shared-tags",
+      level: "warn",
+      event: "redis-unavailable",
+      operation,
+      reason: describeError(error),
+      since: new Date(this.failingSince).toISOString(),
+      queued: this.outbox.length,
+      effect:
+        "serving with this instance's tag state; invalidations are applied here and queued until Redis answers",
+    });
+  }
+}

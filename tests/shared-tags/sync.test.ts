@@ -1,0 +1,204 @@
+/**
+ * Several processes' shared tag state over one real Redis (through the local Upstash endpoint):
+ * each `SharedTagState` here is what one `next start` instance runs, with a plain Map in place of
+ * Next's manifest (next-manifest.test.ts checks the real one reads our values as intended).
+ */
+import { afterEach, describe, expect, inject, test } from "vitest";
+import { redisEnv } from "../../lib/env";
+import { createFailFastRedis } from "../../lib/redis";
+import { nextTagChecks, nextTagsManifest } from "../../lib/shared-tags/next-manifest";
+import type { Durations } from "../../lib/shared-tags/records";
+import { createTagStore } from "../../lib/shared-tags/store";
+import { SharedTagState, type SharedTagsLogLine, type TagsManifest } from "../../lib/shared-tags/sync";
+import { startLocalUpstash } from "../../scripts/upstash-local/server";
+
+const MAX: Durations = { expire: 365 * 24 * 3600 };
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function instance(
+  options: {
+    url?: string;
+    token?: string;
+    buildStartedAt?: number;
+    manifest?: TagsManifest;
+    callTimeoutMs?: number;
+  } = {},
+) {
+  const env = redisEnv();
+  const manifest = options.manifest ?? new Map();
+  const logs: SharedTagsLogLine[] = [];
+  const state = new SharedTagState({
+    store: createTagStore(
+      createFailFastRedis({ url: options.url ?? env.url, token: options.token ?? env.token }, 2000),
+    ),
+    manifest,
+    intervalMs: 50,
+    callTimeoutMs: options.callTimeoutMs ?? 3000,
+    marginMs: 2000,
+    buildStartedAt: options.buildStartedAt,
+    skewMs: 0,
+    now: Date.now,
+    log: (line) => logs.push(line),
+  });
+  cleanups.push(() => state.stop());
+  return { state, manifest, logs };
+}
+
+const tag = (name: string) => `${name}:${crypto.randomUUID()}`;
+
+test("an invalidation on one instance reaches another at its next sync, with 'max' semantics", async () => {
+  const a = instance();
+  const b = instance();
+  await a.state.sync();
+  await b.state.sync();
+  const t = tag("post");
+  const before = Date.now();
+  expect(await a.state.invalidate([t], MAX)).toBe(true);
+  expect(a.manifest.get(t)?.stale).toBeGreaterThanOrEqual(before);
+  expect(b.manifest.get(t)).toBeUndefined();
+
+  await b.state.sync();
+  const entry = b.manifest.get(t);
+  // Stale for anything made before B learned of it (and a margin after), never hard-expired.
+  expect(entry?.stale).toBeGreaterThan(Date.now());
+  expect(entry?.expired).toBeUndefined();
+});
+
+test("updateTag on one instance hard-expires what another made before it knew", async () => {
+  const a = instance();
+  const b = instance();
+  await b.state.sync();
+  const t = tag("comments");
+  const madeOnB = Date.now();
+  await a.state.invalidate([t], undefined);
+  await b.state.sync();
+  const expired = b.manifest.get(t)?.expired ?? 0;
+  expect(expired).toBeGreaterThan(madeOnB);
+  expect(expired).toBeLessThanOrEqual(Date.now());
+});
+
+test("a later 'max' elsewhere does not soften an earlier updateTag", async () => {
+  const a = instance();
+  const b = instance();
+  await b.state.sync();
+  const t = tag("post");
+  await a.state.invalidate([t], undefined);
+  await b.state.sync();
+  const hard = b.manifest.get(t)?.expired;
+  // What Next itself writes on the instance that receives the 'max': expired a year on.
+  b.manifest.set(t, { stale: Date.now(), expired: Date.now() + 3.15e10 });
+  await a.state.invalidate([t], MAX);
+  await b.state.sync();
+  expect(b.manifest.get(t)?.expired).toBe(hard);
+});
+
+test("the running timer keeps syncing without anyone asking", async () => {
+  const a = instance();
+  const b = instance();
+  await b.state.sync();
+  b.state.start();
+  const t = tag("post");
+  await a.state.invalidate([t], MAX);
+  const deadline = Date.now() + 3000;
+  while (!b.manifest.has(t) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(b.manifest.has(t)).toBe(true);
+});
+
+describe("starting up", () => {
+  test("a change since the build started is regenerated before serving; an older one is not", async () => {
+    const writer = instance();
+    const old = tag("post");
+    await writer.state.invalidate([old], MAX);
+    const buildStartedAt = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 10));
+    const recent = tag("post");
+    await writer.state.invalidate([recent], MAX);
+
+    const booted = instance({ buildStartedAt });
+    const bootAt = Date.now();
+    await booted.state.sync();
+    // Pages the build made may predate `recent`: they are not served again.
+    expect(booted.manifest.get(recent)?.expired).toBeGreaterThanOrEqual(bootAt);
+    // `old` predates the build's data: only entries older than it are stale, and none expire.
+    const oldEntry = booted.manifest.get(old);
+    expect(oldEntry?.expired).toBeUndefined();
+    expect(oldEntry?.stale).toBeLessThan(buildStartedAt);
+  });
+
+  test("an unknown build start treats every change as possibly missing from the build", async () => {
+    const writer = instance();
+    const t = tag("post");
+    await writer.state.invalidate([t], MAX);
+    const booted = instance({ buildStartedAt: undefined });
+    await booted.state.sync();
+    expect(booted.manifest.get(t)?.expired).toBeGreaterThan(0);
+  });
+});
+
+describe("Redis down", () => {
+  test("an invalidation is applied here at once, queued, and published when Redis is back", async () => {
+    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
+    const port = Number(new URL(endpoint.url).port);
+    const a = instance({ url: endpoint.url, token: endpoint.token, callTimeoutMs: 500 });
+    const b = instance();
+    await a.state.sync();
+    await b.state.sync();
+    await endpoint.close();
+
+    const t = tag("post");
+    expect(await a.state.invalidate([t], MAX)).toBe(false);
+    expect(a.manifest.get(t)?.stale).toBeGreaterThan(0);
+    expect(a.state.status().queued).toBe(1);
+    await expect(a.state.sync()).rejects.toThrow();
+    expect(a.logs.some((line) => line.event === "redis-unavailable")).toBe(true);
+
+    const again = await startLocalUpstash({
+      redisUrl: inject("redisUrl"),
+      port,
+      token: endpoint.token,
+      log: () => {},
+    });
+    cleanups.push(() => again.close());
+    await a.state.sync();
+    expect(a.state.status().queued).toBe(0);
+    expect(a.logs.some((line) => line.event === "recovered")).toBe(true);
+    await b.state.sync();
+    expect(b.manifest.get(t)?.stale).toBeGreaterThan(0);
+  });
+
+  test("a sync against an endpoint that never answers gives up at its deadline", async () => {
+    const a = instance({ url: "http://127.0.0.1:9", token: "x", callTimeoutMs: 300 });
+    const started = performance.now();
+    await expect(a.state.sync()).rejects.toThrow();
+    expect(performance.now() - started).toBeLessThan(2500);
+  });
+});
+
+describe("Next's own checks read the injected values as intended (the real tags manifest)", () => {
+  test("'max' → stale, not expired; updateTag → expired; a later 'max' keeps it expired", async () => {
+    const manifest = nextTagsManifest({ loadIfAbsent: true });
+    const { areTagsStale, areTagsExpired } = nextTagChecks();
+    const a = instance();
+    const b = instance({ manifest });
+    await b.state.sync();
+    const soft = tag("post");
+    const hard = tag("comments");
+    const entryMadeAt = Date.now() - 1;
+    await a.state.invalidate([soft], MAX);
+    await a.state.invalidate([hard], undefined);
+    await b.state.sync();
+    expect(areTagsStale([soft], entryMadeAt)).toBe(true);
+    expect(areTagsExpired([soft], entryMadeAt)).toBe(false);
+    expect(areTagsExpired([hard], entryMadeAt)).toBe(true);
+    // An entry made after B learned of it (and after the margin) is fresh again.
+    expect(areTagsStale([soft], Date.now() + 5000)).toBe(false);
+
+    // Next, on receiving a later 'max' here, writes expired = now + 1 year; the injection undoes that.
+    manifest.set(hard, { stale: Date.now(), expired: Date.now() + 3.15e10 });
+    await b.state.invalidate([hard], MAX);
+    expect(areTagsExpired([hard], entryMadeAt)).toBe(true);
+  });
+});
