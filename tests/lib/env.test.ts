@@ -7,6 +7,7 @@ import {
   rateLimitEnv,
   redisEnv,
   revalidationEnv,
+  sharedTagsEnv,
 } from "@/lib/env";
 
 const redisVars = { UPSTASH_REDIS_REST_URL: "https://db.upstash.io/", UPSTASH_REDIS_REST_TOKEN: "t0ken" };
@@ -117,6 +118,27 @@ describe("adminEnv", () => {
 
   it("refuses a short password by name", () => {
     expect(() => adminEnv({ ADMIN_PASSWORD: "hunter2" })).toThrow(/ADMIN_PASSWORD: must be at least 12/);
+  });
+});
+
+describe("sharedTagsEnv", () => {
+  it("is on by default when self-hosted, syncing every 800 ms", () => {
+    expect(sharedTagsEnv({})).toEqual({ enabled: true, reason: "self-hosted", syncMs: 800 });
+  });
+
+  it("is off on Vercel, whatever SHARED_TAG_STATE says, and when turned off", () => {
+    expect(sharedTagsEnv({ VERCEL: "1", SHARED_TAG_STATE: "on" }).enabled).toBe(false);
+    expect(sharedTagsEnv({ SHARED_TAG_STATE: "off" })).toMatchObject({
+      enabled: false,
+      reason: "SHARED_TAG_STATE=off",
+    });
+  });
+
+  it("names the variable and the accepted values when one is wrong", () => {
+    expect(() => sharedTagsEnv({ SHARED_TAG_STATE: "yes" })).toThrow(/SHARED_TAG_STATE: must be "on".*"off"/);
+    expect(() => sharedTagsEnv({ SHARED_TAG_SYNC_MS: "5" })).toThrow(
+      /SHARED_TAG_SYNC_MS: must be at least 100 ms/,
+    );
   });
 });
 
