@@ -73,8 +73,8 @@ export type LearnContext = {
   /** Local time at which this instance learned of the change (now, for its own invalidations). */
   learnedAt: number;
   /**
-   * Added to `stale` so that a page regenerated while the change was on its way here, or whose
-   * render began before the invalidation and finished after, is regenerated once more.
+   * Added to `stale` for a change made elsewhere, so that a page whose render began before this
+   * instance learned of the change, and finished after, is regenerated once more.
    */
   marginMs: number;
   /**

@@ -17,8 +17,12 @@ export const STATE_KEY = Symbol.for("fresh-pages.shared-tags");
 
 /** Deadline for one Redis call of the shared layer (a sync, a publish). */
 export const CALL_TIMEOUT_MS = 800;
-/** See `LearnContext.marginMs`: longer than a page render here, short enough to cost little. */
-export const MARGIN_MS = 2000;
+/**
+ * See `LearnContext.marginMs`: covers a render that was in flight when another instance's change
+ * arrived (renders here take well under 200 ms), short enough that the extra background
+ * regenerations it causes stay few.
+ */
+export const MARGIN_MS = 1000;
 /** Allowance for the build machine's clock being ahead of or behind the instances'. */
 export const BUILD_CLOCK_SKEW_MS = 5000;
 /** How long start-up waits for the first sync before serving with what it has. */

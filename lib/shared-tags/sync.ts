@@ -46,7 +46,7 @@ export type SharedTagsOptions = {
   intervalMs: number;
   /** Deadline for one Redis operation; past it the operation counts as failed. */
   callTimeoutMs: number;
-  /** See `LearnContext.marginMs`. */
+  /** See `LearnContext.marginMs`: applied to changes learned from other processes. */
   marginMs: number;
   /**
    * When the build this process serves started (ms), or undefined when unknown: invalidations since
@@ -94,13 +94,15 @@ export class SharedTagState {
    * shared layer is degraded, since its own write already happened.
    */
   async invalidate(tags: readonly string[], durations: Durations): Promise<boolean> {
-    const { now, marginMs } = this.options;
-    const at = now();
+    const at = this.options.now();
     const unique = [...new Set(tags)];
     for (const tag of unique) {
       const known = this.records.get(tag) ?? EMPTY_RECORD;
       const next = recordInvalidation(known, at, durations);
-      this.learn(tag, known, next, { learnedAt: at, marginMs, settledBefore: 0, catchingUp: false });
+      // No margin: this process knows of it at once, as Next itself does. A margin here would keep the
+      // tag's pages stale for a while, and a background render begun before the change and finished
+      // after it would then be served as the newer page.
+      this.learn(tag, known, next, { learnedAt: at, marginMs: 0, settledBefore: 0, catchingUp: false });
     }
     // Next writes its own manifest entries for this call synchronously, after the handlers are
     // called and before any of them resumes: apply ours after them, so theirs cannot overwrite it.
@@ -172,7 +174,8 @@ export class SharedTagState {
       const catchingUp = !this.synced;
       const context: LearnContext = {
         learnedAt,
-        marginMs,
+        // A first sync that finished before the server took requests has nothing in flight to cover.
+        marginMs: catchingUp && !this.timer ? 0 : marginMs,
         settledBefore: catchingUp ? Math.max(0, (buildStartedAt ?? 0) - skewMs) : 0,
         catchingUp,
       };
@@ -212,7 +215,7 @@ export class SharedTagState {
       if (record.f === 0 || record.f > at) continue;
       this.learn(tag, record, foldDueExpiry(record, at), {
         learnedAt: at,
-        marginMs: this.options.marginMs,
+        marginMs: 0,
         settledBefore: 0,
         catchingUp: false,
       });
