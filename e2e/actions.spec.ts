@@ -191,7 +191,7 @@ test.describe("admin editing", () => {
       await page.goto(`/posts/${slug}/edit`);
       await page.getByLabel("Title", { exact: true }).fill(title);
       await page.getByLabel("Text", { exact: true }).fill(body);
-      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByRole("button", { name: "Publish" }).click();
       await page.waitForURL(`/posts/${slug}`);
       await expect(page.getByTestId("post-title")).toBeVisible(); // the redirect's render
       const shownTitle = await page.getByTestId("post-title").textContent();
@@ -215,7 +215,7 @@ test.describe("admin editing", () => {
     // The form is on screen, but the session is gone by the time it is submitted.
     await context.clearCookies();
     await page.getByLabel("Title", { exact: true }).fill("Hijacked title");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Publish" }).click();
     await expect(page.getByTestId("edit-error")).toContainText("not signed in");
     expect((await storedPost(slug)).title).toBe(originalTitle);
 
@@ -232,7 +232,7 @@ test.describe("admin editing", () => {
     // Capture a genuine action request (headers and multipart body) from a signed-in browser...
     const [actionRequest] = await Promise.all([
       page.waitForRequest((r) => r.method() === "POST" && Boolean(r.headers()["next-action"])),
-      page.getByRole("button", { name: "Save" }).click(),
+      page.getByRole("button", { name: "Publish" }).click(),
     ]);
     await page.waitForURL(`/posts/${slug}`);
     const headers = actionRequest.headers();
@@ -282,7 +282,7 @@ test.describe("admin editing", () => {
         const title = unique(`No-script title ${i}`);
         await page.goto(`/posts/${slug}/edit`);
         await page.getByLabel("Title", { exact: true }).fill(title);
-        await page.getByRole("button", { name: "Save" }).click();
+        await page.getByRole("button", { name: "Publish" }).click();
         await page.waitForURL(`/posts/${slug}`);
         if ((await page.getByTestId("post-title").textContent()) !== title) stale.push(i);
       }

@@ -218,6 +218,31 @@ export const adminEnv = memo((source): AdminEnv => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// The site's public address (sitemap, feed) and previews (Draft Mode)
+
+const siteSchema = z.object({
+  SITE_URL: restUrl.optional(),
+  VERCEL_PROJECT_PRODUCTION_URL: z.string().optional(),
+  PREVIEW_SECRET: secret("PREVIEW_SECRET"),
+});
+
+export type SiteEnv = {
+  /** Absolute origin for links that leave the site (sitemap, feed, preview links), no trailing slash. */
+  url: string;
+  /** The key preview links are signed with, when set; otherwise derived from REVALIDATION_SECRET. */
+  previewSecret: string | undefined;
+};
+
+export const siteEnv = memo((source): SiteEnv => {
+  const v = parseOrThrow(siteSchema, source, "site");
+  const vercel = v.VERCEL_PROJECT_PRODUCTION_URL?.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+  return {
+    url: v.SITE_URL ?? (vercel ? `https://${vercel}` : "http://localhost:3000"),
+    previewSecret: v.PREVIEW_SECRET,
+  };
+});
+
+// ---------------------------------------------------------------------------------------------
 // Shared tag state (lib/shared-tags): invalidations shared by every instance through Redis
 
 const sharedTagsSchema = z.object({
@@ -264,7 +289,7 @@ export const sharedTagsEnv = memo((source): SharedTagsEnv => {
  */
 export function assertEnvironment(source: Source = process.env): void {
   const problems: string[] = [];
-  for (const check of [redisEnv, rateLimitEnv, revalidationEnv, adminEnv, sharedTagsEnv]) {
+  for (const check of [redisEnv, rateLimitEnv, revalidationEnv, adminEnv, siteEnv, sharedTagsEnv]) {
     try {
       check(source);
     } catch (error) {

@@ -72,6 +72,57 @@ export async function writePost(input: Omit<Post, "updatedAt">, now = new Date()
   return post;
 }
 
+export const draftSchema = z.object({
+  title: postSchema.shape.title,
+  body: postSchema.shape.body,
+  savedAt: z.iso.datetime(),
+});
+export type Draft = z.infer<typeof draftSchema>;
+
+/**
+ * A post's unpublished draft, uncached: drafts are read only in Draft Mode (a preview), where they
+ * must never enter the cache that every visitor reads. `null` when there is none.
+ */
+export async function readDraft(slug: string): Promise<Draft | null> {
+  if (!isValidKey(slug)) return null;
+  return parseStored(draftSchema, await redis().get(keys.postDraft(slug)));
+}
+
+/** Saves a draft beside the published post. Nothing to invalidate: no cached read shows drafts. */
+export async function writeDraft(
+  slug: string,
+  input: Pick<Draft, "title" | "body">,
+  now = new Date(),
+): Promise<Draft> {
+  const draft = draftSchema.parse({ ...input, savedAt: now.toISOString() });
+  await redis().set(keys.postDraft(slug), JSON.stringify(draft));
+  return draft;
+}
+
+/**
+ * Publishes `input` as the post and drops its draft, in one transaction. The caller invalidates the
+ * post's tags (`updateTag` in a Server Action), exactly as for `writePost`.
+ */
+export async function publishPost(input: Omit<Post, "updatedAt">, now = new Date()): Promise<Post> {
+  const post = postSchema.parse({ ...input, updatedAt: now.toISOString() });
+  const tx = redis().multi();
+  tx.set(keys.post(post.slug), JSON.stringify(post));
+  tx.zadd(keys.postIndex(), { score: now.getTime(), member: post.slug });
+  tx.del(keys.postDraft(post.slug));
+  await tx.exec();
+  return post;
+}
+
+/**
+ * What a previewing editor sees: the draft's title and body over the published post. Uncached, and
+ * called only in Draft Mode (see app/posts/[slug]/page.tsx).
+ */
+export async function readPostPreview(slug: string): Promise<{ post: Post; draft: Draft | null } | null> {
+  const [post, draft] = await Promise.all([readPost(slug), readDraft(slug)]);
+  if (!post) return null;
+  return { post: draft ? { ...post, title: draft.title, body: draft.body } : post, draft };
+}
+
 export type Rendered<T> = { data: T; renderedAt: string };
 
 /** The post list, cached until a tag it reads is invalidated (`days` is only a safety net). */

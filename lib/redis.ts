@@ -49,6 +49,8 @@ export function failFastRedis(): Redis {
 /** Every key this app writes starts with one of these, so a shared database stays readable. */
 export const keys = {
   post: (slug: string) => `blog:post:${slug}`,
+  /** A post's unpublished draft (title and body), written by the admin form or a CMS; never cached. */
+  postDraft: (slug: string) => `blog:draft:${slug}`,
   postIndex: () => "blog:posts",
   comments: (slug: string) => `blog:comments:${slug}`,
   seeded: () => "blog:seeded:v1",

@@ -30,7 +30,7 @@ const { updateTag } = await import("next/cache");
 const { ActionError, defineAction, idleState } = await import("@/lib/actions");
 const { adminEnv } = await import("@/lib/env");
 const { readComments } = await import("@/lib/comments");
-const { readPost, writePost } = await import("@/lib/posts");
+const { readDraft, readPost, writePost } = await import("@/lib/posts");
 const { SESSION_COOKIE, sessionKey, signSessionToken } = await import("@/lib/session");
 const { addCommentAction, editPostAction } = await import("@/app/posts/[slug]/actions");
 
@@ -189,6 +189,33 @@ describe("editPostAction", () => {
     request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
     expect(await redirectOf(editPostAction(idleState, edit(slug)))).toBe(`/posts/${slug}`);
     expect(await readPost(slug)).toMatchObject({ title: "New title", body: "New body." });
+    expect(vi.mocked(updateTag).mock.calls).toEqual([[`post:${slug}`], ["posts"]]);
+  });
+
+  it("Save draft keeps the text beside the published post and invalidates nothing", async () => {
+    const slug = await newPost();
+    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    const state = await editPostAction(
+      idleState,
+      form({ slug, title: "Draft title", body: "Draft body.", intent: "draft" }),
+    );
+    expect(state).toMatchObject({ status: "success", message: expect.stringMatching(/Draft saved/) });
+    expect(await readPost(slug)).toMatchObject({ title: "Original title" });
+    expect(await readDraft(slug)).toMatchObject({ title: "Draft title", body: "Draft body." });
+    expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it("Publish after a draft publishes the form's text and drops the draft", async () => {
+    const slug = await newPost();
+    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await editPostAction(idleState, form({ slug, title: "Draft title", body: "Draft body.", intent: "draft" }));
+    const published = editPostAction(
+      idleState,
+      form({ slug, title: "Draft title", body: "Draft body.", intent: "publish" }),
+    );
+    expect(await redirectOf(published)).toBe(`/posts/${slug}`);
+    expect(await readPost(slug)).toMatchObject({ title: "Draft title" });
+    expect(await readDraft(slug)).toBeNull();
     expect(vi.mocked(updateTag).mock.calls).toEqual([[`post:${slug}`], ["posts"]]);
   });
 

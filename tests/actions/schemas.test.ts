@@ -86,7 +86,7 @@ describe("commentInput", () => {
 });
 
 describe("postEditInput", () => {
-  const edit = (fields: Partial<Record<"slug" | "title" | "body", string>>) =>
+  const edit = (fields: Partial<Record<"slug" | "title" | "body" | "intent", string>>) =>
     postEditInput.safeParse({ slug: "hello-world", title: "Title", body: "Body.", ...fields });
 
   it("trims, bounds and refuses control characters like the comment form", () => {
@@ -94,6 +94,7 @@ describe("postEditInput", () => {
       slug: "hello-world",
       title: "New title",
       body: "Para 1\n\nPara 2",
+      intent: "publish",
     });
     expect(firstError(edit({ title: "   " }))).toBe("title: Enter a title.");
     expect(firstError(edit({ body: "" }))).toBe("body: Enter the text.");
@@ -106,6 +107,12 @@ describe("postEditInput", () => {
     );
     expect(edit({ title: "Title\u0000" }).success).toBe(false);
     expect(edit({ title: "Two\nlines" }).success).toBe(false);
+  });
+
+  it("publishes unless Save draft was pressed, and refuses any other intent", () => {
+    expect(edit({ intent: "" }).data?.intent).toBe("publish");
+    expect(edit({ intent: "draft" }).data?.intent).toBe("draft");
+    expect(firstError(edit({ intent: "delete" }))).toBe("intent: Press Publish or Save draft.");
   });
 
   it("never accepts what lib/posts.ts would refuse to store", () => {

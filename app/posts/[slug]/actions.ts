@@ -8,7 +8,7 @@ import { redirect } from "next/navigation";
 import { ActionError, defineAction, tryAgainIn } from "@/lib/actions";
 import { clientIp } from "@/lib/client-ip";
 import { addComment } from "@/lib/comments";
-import { readPost, writePost } from "@/lib/posts";
+import { publishPost, readPost, writeDraft } from "@/lib/posts";
 import { limiter } from "@/lib/rate-limit";
 import { hasAdminSession } from "@/lib/session";
 import { commentTags, postTags } from "@/lib/tags";
@@ -36,17 +36,25 @@ export const addCommentAction = defineAction({
   onSuccess: () => ({ status: "success", message: "Thanks! Your comment is posted." }),
 });
 
-/** Admins only: the action checks the session cookie itself, whatever page the form was on. */
+/**
+ * Admins only: the action checks the session cookie itself, whatever page the form was on.
+ * "Publish" writes the post (and drops its draft), then expires its tags so the editor lands on the
+ * published page; "Save draft" keeps the text beside the published post, where only a preview link
+ * shows it (no cached read shows drafts, so there is nothing to invalidate).
+ */
 export const editPostAction = defineAction({
   schema: postEditInput,
   authorize: async () =>
     (await hasAdminSession())
       ? undefined
       : "You are not signed in (or your session expired). Sign in again, then save.",
-  mutate: async ({ slug, title, body }) => {
+  mutate: async ({ slug, title, body, intent }) => {
     if (!(await readPost(slug))) throw new ActionError("This post does not exist any more.");
-    return writePost({ slug, title, body });
+    return intent === "draft" ? writeDraft(slug, { title, body }) : publishPost({ slug, title, body });
   },
-  tags: ({ slug }) => [postTags.record(slug), postTags.list()],
-  onSuccess: ({ slug }) => redirect(`/posts/${slug}`),
+  tags: ({ slug, intent }) => (intent === "draft" ? [] : [postTags.record(slug), postTags.list()]),
+  onSuccess: ({ slug, intent }) =>
+    intent === "draft"
+      ? { status: "success", message: "Draft saved. It is not published: preview it with the link above." }
+      : redirect(`/posts/${slug}`),
 });

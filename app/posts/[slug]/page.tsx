@@ -1,8 +1,9 @@
 import type { Metadata } from "next";
+import { draftMode } from "next/headers";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { COMMENT_LIMITS, getComments } from "@/lib/comments";
-import { getPost } from "@/lib/posts";
+import { getPost, type Post, readPostPreview } from "@/lib/posts";
 import { CommentForm } from "../../_components/comment-form";
 import { RenderedAt } from "../../_components/rendered-at";
 
@@ -29,9 +30,36 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 
 export default async function PostPage({ params }: Props) {
   const { slug } = await params;
+  // Draft Mode (a preview link): the draft, read uncached, for this browser only. Next renders such a
+  // request per request and saves none of it, so no other visitor can be served the draft.
+  if ((await draftMode()).isEnabled) return <PostPreview slug={slug} />;
   const { data: post, renderedAt } = await getPost(slug);
   if (!post) notFound();
+  return <PostView post={post} renderedAt={renderedAt} />;
+}
 
+async function PostPreview({ slug }: { slug: string }) {
+  const preview = await readPostPreview(slug);
+  if (!preview) notFound();
+  return (
+    <>
+      <aside className="preview-banner" role="status" data-testid="preview-banner">
+        <strong>Preview</strong>
+        {preview.draft
+          ? ` — the unpublished draft saved ${preview.draft.savedAt.replace("T", " ").slice(0, 16)} UTC. Only you see it.`
+          : " — this post has no draft: you see the published version."}{" "}
+        {/* A plain link, not <Link>: a prefetch of it would leave Draft Mode by itself. */}
+        <a href={`/api/preview/exit?slug=${encodeURIComponent(slug)}`} data-testid="preview-exit">
+          Exit preview
+        </a>
+      </aside>
+      <PostView post={preview.post} renderedAt={new Date().toISOString()} />
+    </>
+  );
+}
+
+function PostView({ post, renderedAt }: { post: Post; renderedAt: string }) {
+  const slug = post.slug;
   return (
     <article className="post">
       <header>

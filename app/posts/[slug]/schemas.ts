@@ -24,5 +24,10 @@ export const postEditInput = z.object({
   slug,
   title: textField("a title", POST_LIMITS.title),
   body: textField("the text", POST_LIMITS.body, { multiline: true }),
+  /** Which button was pressed: "publish" (also when none is named) or "draft" (save, unpublished). */
+  intent: z.preprocess(
+    (value) => (value === "" || value === undefined ? "publish" : value),
+    z.enum(["publish", "draft"], { error: "Press Publish or Save draft." }),
+  ),
 });
 export type PostEditInput = z.output<typeof postEditInput>;

@@ -50,8 +50,12 @@ export function EditPostForm({
       <p className="muted field-hint">Separate paragraphs with an empty line.</p>
       <FormStatus state={state} testId="edit-error" />
       <div className="form-actions">
-        <button type="submit" disabled={isPending}>
-          {isPending ? "Saving…" : "Save"}
+        {/* Publish first: pressing Enter in the title publishes, as before drafts existed. */}
+        <button type="submit" name="intent" value="publish" disabled={isPending}>
+          {isPending ? "Saving…" : "Publish"}
+        </button>
+        <button type="submit" name="intent" value="draft" className="secondary" disabled={isPending}>
+          Save draft
         </button>
         <Link href={`/posts/${post.slug}`}>Cancel</Link>
       </div>

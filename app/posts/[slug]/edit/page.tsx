@@ -2,7 +2,8 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
-import { readPost } from "@/lib/posts";
+import { readDraft, readPost } from "@/lib/posts";
+import { mintPreviewToken, PreviewLinkError, previewKey } from "@/lib/preview";
 import { editingEnabled, hasAdminSession } from "@/lib/session";
 import { EditingDisabled } from "../../../admin/editing-disabled";
 import { SignInForm } from "../../../admin/sign-in-form";
@@ -39,16 +40,41 @@ async function EditPost({ params }: Props) {
       </section>
     );
   }
-  // The stored post, not the cached page: an editor must start from the latest text.
-  const post = await readPost(slug);
+  // The stored post (and its draft), not the cached page: an editor must start from the latest text.
+  const [post, draft] = await Promise.all([readPost(slug), readDraft(slug)]);
   if (!post) notFound();
   return (
     <section className="card">
       <p className="muted">
-        Editing <Link href={`/posts/${post.slug}`}>{post.title}</Link>. Saving updates the post page and the
-        list at once.
+        Editing <Link href={`/posts/${post.slug}`}>{post.title}</Link>. Publish updates the post page and the
+        list at once; Save draft keeps the text unpublished, visible only through a preview link.
       </p>
-      <EditPostForm post={post} limits={POST_LIMITS} />
+      {draft ? (
+        <p className="draft-note" data-testid="draft-note">
+          An unpublished draft, saved {draft.savedAt.replace("T", " ").slice(0, 16)} UTC, is in the form
+          below. <DraftPreviewLink slug={post.slug} />
+        </p>
+      ) : null}
+      <EditPostForm
+        post={draft ? { slug: post.slug, title: draft.title, body: draft.body } : post}
+        limits={POST_LIMITS}
+      />
     </section>
   );
+}
+
+/** A one-hour preview link for the editor (same site, so a relative URL). */
+async function DraftPreviewLink({ slug }: { slug: string }) {
+  try {
+    const token = await mintPreviewToken({ key: previewKey(), slug });
+    // A plain link: opening it sets the Draft Mode cookie, which a prefetch must not do.
+    return (
+      <a href={`/api/preview?token=${encodeURIComponent(token)}`} data-testid="preview-draft">
+        Preview the draft
+      </a>
+    );
+  } catch (error) {
+    if (!(error instanceof PreviewLinkError)) throw error;
+    return <span className="muted">{error.message}</span>;
+  }
 }
