@@ -294,6 +294,50 @@ test.describe("admin editing", () => {
   });
 
   // Keep last: see the note at the top of the file.
+  test("an editor saves a draft, previews it, publishes it and sees the published page at once", async ({
+    browser,
+  }) => {
+    const post = { title: unique("Before drafts"), slug: "" };
+    post.slug = await createPost(post.title);
+    const editor = await browser.newContext();
+    const visitor = await browser.newContext();
+    try {
+      const page = await editor.newPage();
+      await signIn(page, `/posts/${post.slug}/edit`);
+      // Someone reads the published post first, so it is cached.
+      const visitorPage = await visitor.newPage();
+      await visitorPage.goto(`/posts/${post.slug}`);
+      await expect(visitorPage.getByTestId("post-title")).toHaveText(post.title);
+
+      const draftTitle = unique("After drafts");
+      await page.getByLabel("Title", { exact: true }).fill(draftTitle);
+      await page.getByRole("button", { name: "Save draft" }).click();
+      await expect(page.getByText(/Draft saved/)).toBeVisible();
+      await page.reload();
+      await expect(page.getByTestId("draft-note")).toBeVisible();
+
+      await page.getByTestId("preview-draft").click();
+      await expect(page.getByTestId("post-title")).toHaveText(draftTitle);
+      await expect(page.getByTestId("preview-banner")).toBeVisible();
+      await visitorPage.reload();
+      await expect(visitorPage.getByTestId("post-title")).toHaveText(post.title);
+
+      await page.goto(`/posts/${post.slug}/edit`);
+      await expect(page.getByLabel("Title", { exact: true })).toHaveValue(draftTitle);
+      await page.getByRole("button", { name: "Publish" }).click();
+      await page.waitForURL(`/posts/${post.slug}`);
+      await expect(page.getByTestId("post-title")).toHaveText(draftTitle);
+      // Published: the visitor's next read shows it too (updateTag expired the cached page).
+      await visitorPage.reload();
+      await expect(visitorPage.getByTestId("post-title")).toHaveText(draftTitle);
+      expect(await db.get(`blog:draft:${post.slug}`)).toBeNull();
+      expect((await storedPost(post.slug)).title).toBe(draftTitle);
+    } finally {
+      await editor.close();
+      await visitor.close();
+    }
+  });
+
   test("repeated wrong passwords are rate-limited", async ({ browser }) => {
     const context = await browser.newContext();
     try {

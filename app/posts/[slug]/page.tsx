@@ -53,12 +53,16 @@ async function PostPreview({ slug }: { slug: string }) {
           Exit preview
         </a>
       </aside>
-      <PostView post={preview.post} renderedAt={new Date().toISOString()} />
+      <PostView post={preview.post} renderedAt={new Date().toISOString()} prefetch={false} />
     </>
   );
 }
 
-function PostView({ post, renderedAt }: { post: Post; renderedAt: string }) {
+/**
+ * `prefetch={false}` in a preview: Next 16.4.6 re-runs cached functions on every Draft Mode request
+ * and saves nothing, so a prefetch render there logs "Unexpected cache miss after cache warming".
+ */
+function PostView({ post, renderedAt, prefetch }: { post: Post; renderedAt: string; prefetch?: false }) {
   const slug = post.slug;
   return (
     <article className="post">
@@ -68,7 +72,7 @@ function PostView({ post, renderedAt }: { post: Post; renderedAt: string }) {
           Updated <time dateTime={post.updatedAt}>{post.updatedAt.replace("T", " ").slice(0, 16)} UTC</time>
           {/* Shown to everyone so this page stays fully cached (no cookie read); the edit page asks for sign-in. */}
           {" · "}
-          <Link href={`/posts/${post.slug}/edit`} data-testid="edit-link">
+          <Link href={`/posts/${post.slug}/edit`} prefetch={prefetch} data-testid="edit-link">
             Edit
           </Link>
         </p>
