@@ -70,6 +70,8 @@ export type ClusterOptions = {
   readyPath?: string;
   startTimeoutMs?: number;
   buildTimeoutMs?: number;
+  /** Leave the per-instance build copies on disk after close() (the logs always stay). */
+  keepCopies?: boolean;
   log?: (line: string) => void;
 };
 
@@ -84,14 +86,22 @@ export type Cluster = {
   stop(id: string): Promise<void>;
   /**
    * Starts a stopped instance on its port from its own copy, or, with `fromBuild`, from a fresh copy
-   * of another build (a new deploy on that server).
+   * of another build (a new deploy on that server). `env` is added to the cluster's environment for
+   * this start only (e.g. SHARED_TAG_STATE=off to compare with and without a layer).
    */
-  start(id: string, options?: { fromBuild?: string }): Promise<void>;
+  start(
+    id: string,
+    options?: { fromBuild?: string; env?: Record<string, string | undefined> },
+  ): Promise<void>;
   /** Stop, then start from the same copy: a process restart, build folder kept. */
   restart(id: string): Promise<void>;
   /** A new instance (next id) from a copy of `fromBuild` (default: the cluster's build), joining the rotation. */
-  add(options?: { fromBuild?: string; port?: number }): Promise<InstanceInfo>;
-  /** Stops every instance and the front. */
+  add(options?: {
+    fromBuild?: string;
+    port?: number;
+    env?: Record<string, string | undefined>;
+  }): Promise<InstanceInfo>;
+  /** Stops every instance and the front, and removes the build copies unless `keepCopies`. */
   close(): Promise<void>;
 };
 
@@ -283,7 +293,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   } else {
     log(`next build into ${buildDir} …`);
     const started = performance.now();
-    await buildApp({ distDir: buildDir, env, logFile: join(logDir, "build.log") });
+    await buildApp({
+      distDir: buildDir,
+      env,
+      logFile: join(logDir, "build.log"),
+      timeoutMs: options.buildTimeoutMs,
+    });
     log(`built in ${Math.round((performance.now() - started) / 1000)} s`);
   }
 
@@ -313,7 +328,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     return instance;
   };
 
-  async function launch(instance: Instance): Promise<void> {
+  async function launch(
+    instance: Instance,
+    extraEnv: Record<string, string | undefined> = {},
+  ): Promise<void> {
     if (isRunning(instance.child)) throw new Error(`instance ${instance.id} is already running`);
     writeFileSync(
       instance.logFile,
@@ -324,7 +342,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
     const child = spawnNext(
       ["start", "-H", "127.0.0.1", "-p", String(instance.port)],
-      { ...env, NEXT_DIST_DIR: relative(PROJECT_ROOT, instance.distDir) },
+      { ...env, ...extraEnv, NEXT_DIST_DIR: relative(PROJECT_ROOT, instance.distDir) },
       instance.logFile,
     );
     instance.child = child;
@@ -354,6 +372,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await Promise.all(instances.map((instance) => (instance.child ? stopGroup(instance.child) : undefined)));
     await front?.close();
     process.off("exit", killAllNow);
+    if (!options.keepCopies) {
+      for (const instance of instances) rmSync(instance.distDir, { recursive: true, force: true });
+    }
   }
 
   try {
@@ -390,7 +411,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         await stop(id);
         copyBuild(startOptions.fromBuild, instance.distDir);
       }
-      await launch(instance);
+      await launch(instance, startOptions?.env);
     },
     async restart(id) {
       await stop(id);
@@ -398,7 +419,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     async add(addOptions) {
       const instance = await create(addOptions?.fromBuild ?? buildDir, addOptions?.port);
-      await launch(instance);
+      await launch(instance, addOptions?.env);
       return info(instance);
     },
     close,
