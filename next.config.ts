@@ -19,6 +19,8 @@ const securityHeaders = [
 ];
 
 const nextConfig: NextConfig = {
+  // Several `next start` instances on one machine each serve their own copy of a build (scripts/cluster).
+  distDir: process.env.NEXT_DIST_DIR || ".next",
   cacheComponents: true,
   // Every revalidateTag/updateTag in the process reaches lib/shared-tags through this handler, under
   // a kind of its own that stores nothing (see the file). An absolute path: Next imports it natively.

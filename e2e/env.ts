@@ -5,6 +5,10 @@
 // Override with E2E_APP_PORT / E2E_REDIS_PORT when something else already listens on these.
 const port = Number(process.env.E2E_APP_PORT ?? 3100);
 const upstashPort = Number(process.env.E2E_REDIS_PORT ?? 8090);
+// e2e/instances.spec.ts: its clusters' fronts and instances take ports from here up (about 30), and
+// its own Redis endpoint (for the outage test) listens on E2E_CLUSTER_REDIS_PORT.
+const clusterPort = Number(process.env.E2E_CLUSTER_PORT ?? 3110);
+const clusterUpstashPort = Number(process.env.E2E_CLUSTER_REDIS_PORT ?? 8091);
 
 export const E2E = {
   port,
@@ -12,6 +16,8 @@ export const E2E = {
   upstashPort,
   upstashUrl: `http://127.0.0.1:${upstashPort}`,
   upstashToken: "local-dev-token",
+  clusterPort,
+  clusterUpstashPort,
   // Test-only secrets: never used outside this suite.
   revalidationSecret: "e2e-revalidation-secret-0123456789abcdef",
   adminPassword: "e2e-admin-password-42",

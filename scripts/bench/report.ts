@@ -3,6 +3,7 @@
  * target, and a reading of what limits each number, chosen from the results themselves.
  */
 import { writeFileSync } from "node:fs";
+import { BENCH_SLUG } from "./lib/context";
 import type { LoadSummary } from "./lib/load";
 import type { MachineInfo } from "./lib/machine";
 import type { MemoryReport } from "./lib/processes";
@@ -10,6 +11,7 @@ import { max, mib, ms, pct, percentile, perSecond, round } from "./lib/stats";
 import type { ActionResult } from "./measures/actions";
 import type { CachedPageResult } from "./measures/cached-page";
 import { type FreshnessResult, POLL_INTERVAL_MS } from "./measures/freshness";
+import { INSTANCE_POLL_MS, type InstancesResult, LAYER_SWITCH } from "./measures/instances";
 import { RECEIVER_CONNECTIONS, type ReceiverRow, type ReceiverScenario } from "./measures/receiver";
 import type { RoundTripResult } from "./measures/round-trips";
 
@@ -23,6 +25,9 @@ export const TARGETS = {
   freshP95Ms: 1000,
   readYourWrites: 1,
   cachedPageRatio: 0.8,
+  instancesFreshP95Ms: 1000,
+  layerThroughputRatio: 0.9,
+  roundTripsPerHit: 0,
 } as const;
 
 export type BenchResults = {
@@ -40,6 +45,9 @@ export type BenchResults = {
     roundTripRequests: number;
     freshnessTrials: number;
     actionTrials: number;
+    instanceTrials?: number;
+    idleSeconds?: number;
+    hitRequests?: number;
   };
   roundTrips: { unique: RoundTripResult; duplicate: RoundTripResult };
   /** The baseline's latency, one request at a time, in milliseconds. */
@@ -48,6 +56,8 @@ export type BenchResults = {
   cachedPage: CachedPageResult;
   freshness: FreshnessResult;
   actions: ActionResult[];
+  /** Absent in results from before the cluster measures existed. */
+  instances?: InstancesResult;
   memory: MemoryReport;
 };
 
@@ -151,9 +161,153 @@ function summaryTable(results: BenchResults): string {
         `≥ ${pct(TARGETS.cachedPageRatio)}`,
         yes(cachedRatio >= TARGETS.cachedPageRatio),
       ],
+      ...instancesSummaryRows(results.instances),
       ["server peak RSS (next start, whole process tree)", mib(results.memory.peakTreeRss), "reported", "–"],
     ],
   );
+}
+
+function instancesFreshMet(f: InstancesResult["freshness"]): boolean {
+  return f.failures === 0 && percentile(f.timesMs, 95) <= TARGETS.instancesFreshP95Ms;
+}
+
+const layerRatio = (i: InstancesResult) => i.layer.on.requestsPerSecond / i.layer.off.requestsPerSecond;
+
+function instancesSummaryRows(i: InstancesResult | undefined): string[][] {
+  if (!i) return [];
+  const f = i.freshness;
+  return [
+    [
+      `webhook → fresh on all ${i.instances} instances, p95`,
+      f.failures > 0
+        ? `${f.failures} of ${f.trials} trials not fresh everywhere`
+        : ms(percentile(f.timesMs, 95)),
+      `≤ ${ms(TARGETS.instancesFreshP95Ms)}`,
+      yes(instancesFreshMet(f)),
+    ],
+    [
+      "home page req/s, shared layer on vs off",
+      pct(layerRatio(i)),
+      `≥ ${pct(TARGETS.layerThroughputRatio)}`,
+      yes(layerRatio(i) >= TARGETS.layerThroughputRatio),
+    ],
+    [
+      "Redis round trips per cached page hit",
+      String(round(i.hits.perHit, 3)),
+      String(TARGETS.roundTripsPerHit),
+      yes(i.hits.perHit <= TARGETS.roundTripsPerHit),
+    ],
+    ["Redis requests of an idle instance", `${round(i.idle.perInstancePerSecond, 2)}/s`, "reported", "–"],
+  ];
+}
+
+function instancesSection(i: InstancesResult): string {
+  const f = i.freshness;
+  const perInstance = Object.entries(f.perInstanceMs).map(([id, times]) => [
+    id === "i1" ? "i1 (received the webhook)" : id,
+    `${times.length}/${f.trials}`,
+    ms(percentile(times, 50)),
+    ms(percentile(times, 95)),
+    ms(max(times)),
+  ]);
+  const byPath = Object.entries(i.idle.byPath)
+    .map(([path, count]) => `\`${path}\` ${count}`)
+    .join(", ");
+  return [
+    `Three \`next start\` of the product's build, each on its own copy (scripts/cluster), on the benchmark's Redis. The post is changed in Redis directly, the webhook POSTed to i1 only, and from its 200 every instance's \`/posts/${BENCH_SLUG}\` is fetched every ${INSTANCE_POLL_MS} ms until it shows the change (deadline ${ms(f.deadlineMs)} per trial). A trial's time is the slowest instance's.${f.gaveUp ? ` **The first ${f.trials} trials all failed, so the rest were skipped.**` : ""}`,
+    "",
+    table(
+      ["trials", "fresh everywhere", "p50", "p95", "max", "target p95 ≤ 1 s met"],
+      [
+        [
+          f.trials,
+          `${f.timesMs.length}/${f.trials}`,
+          ms(percentile(f.timesMs, 50)),
+          ms(percentile(f.timesMs, 95)),
+          ms(max(f.timesMs)),
+          yes(instancesFreshMet(f)),
+        ],
+      ],
+    ),
+    "",
+    table(["instance", "trials fresh", "p50", "p95", "max"], perInstance),
+    "",
+    `Idle: with no request to any instance for ${i.idle.seconds} s, the local endpoint received ${i.idle.requests} requests from the ${i.instances} instances: ${round(i.idle.perInstancePerSecond, 2)} per instance per second${byPath ? ` (${byPath})` : ""}.`,
+    "",
+    `Cached reads: ${i.hits.requests} GETs of \`/\` and the post page on one instance (10 at a time, after both were cache hits; the other instances stopped), ${ms(i.hits.seconds * 1000)} in all; \`x-nextjs-cache\`: ${Object.entries(
+      i.hits.cacheStates,
+    )
+      .map(([state, count]) => `${state} ${count}`)
+      .join(", ")}.`,
+    "",
+    table(
+      ["endpoint requests during the burst", "an idle instance in that time", "per hit", "target 0 met"],
+      [
+        [
+          i.hits.endpointRequests,
+          round(i.hits.idleExpected, 1),
+          round(i.hits.perHit, 3),
+          yes(i.hits.perHit <= TARGETS.roundTripsPerHit),
+        ],
+      ],
+    ),
+    "",
+    `Shared layer on vs off: the home page on two instances of the same build, one started with \`${LAYER_SWITCH}\` unset and one with \`${LAYER_SWITCH}=off\`, ${i.layer.connections} connections, both warmed first, then loaded one at a time in interleaved rounds, the best kept (req/s per round, on / off: ${i.layer.rounds.map((r) => `${Math.round(r.on)} / ${Math.round(r.off)}`).join(", ")}).`,
+    "",
+    table(
+      [
+        "layer",
+        "req/s",
+        "p50",
+        "p99",
+        "non-2xx + errors",
+        "ratio",
+        `target ≥ ${pct(TARGETS.layerThroughputRatio)} met`,
+      ],
+      [
+        [
+          "on",
+          perSecond(i.layer.on.requestsPerSecond),
+          ms(i.layer.on.latency.p50),
+          ms(i.layer.on.latency.p99),
+          i.layer.on.non2xx + i.layer.on.errors + i.layer.on.timeouts,
+          pct(layerRatio(i)),
+          yes(layerRatio(i) >= TARGETS.layerThroughputRatio),
+        ],
+        [
+          `off (\`${LAYER_SWITCH}=off\`)`,
+          perSecond(i.layer.off.requestsPerSecond),
+          ms(i.layer.off.latency.p50),
+          ms(i.layer.off.latency.p99),
+          i.layer.off.non2xx + i.layer.off.errors + i.layer.off.timeouts,
+          "100 %",
+          "–",
+        ],
+      ],
+    ),
+  ].join("\n");
+}
+
+function instancesReading(i: InstancesResult): string {
+  const f = i.freshness;
+  const receiverOnly = f.neverFresh.length > 0 && !f.neverFresh.includes("i1");
+  const noLayer = i.idle.requests === 0;
+  const parts = [
+    receiverOnly
+      ? `**Several instances.** Only the instance that received the webhook became fresh (${f.neverFresh.join(", ")} never did): its \`revalidateTag\` updates that process's tags manifest and nothing else, so the other instances keep serving their cached pages.`
+      : `**Several instances.** A webhook to one instance reached the others through Redis: ${f.timesMs.length} of ${f.trials} trials were fresh on every instance, p95 ${ms(percentile(f.timesMs, 95))}. The time is how long an instance takes to learn of the invalidation (the shared state's polling), plus one stale read under \`'max'\` and the re-render.`,
+  ];
+  parts.push(
+    noLayer
+      ? `No instance asked Redis anything while idle, so no shared tag state layer was polling: \`${LAYER_SWITCH}=off\` changed nothing, and the on/off ratio (${pct(layerRatio(i))}) compares one server with itself.`
+      : `An idle instance sends ${round(i.idle.perInstancePerSecond, 2)} requests per second to Redis; across many instances that is what the Redis plan must carry with nobody on the site.`,
+  );
+  parts.push(
+    i.hits.perHit <= TARGETS.roundTripsPerHit
+      ? "Cached page hits cost no Redis round trip: the tag state a hit checks is in memory."
+      : `Cached page hits cost ${round(i.hits.perHit, 3)} Redis round trips each beyond the idle polling: something on the hit path asks Redis.`,
+  );
+  return parts.join(" ");
 }
 
 function receiverSection(results: BenchResults): string {
@@ -376,6 +530,7 @@ function readings(results: BenchResults): string[] {
       ? `**Cached page.** ${pct(ratio)} of a static file's throughput (${cpuNote}): the page is served from Next's cache (\`x-nextjs-cache: ${c.cacheState}\`) without rendering, so what remains is Next's app-route handling around the cached bytes.`
       : `**Cached page.** ${pct(ratio)} of a static file's throughput, below target (${cpuNote}). The page was a cache hit (\`x-nextjs-cache: ${c.cacheState}\`), so nothing re-rendered: the difference is Next's app-page path (route resolution, cache lookup and tag check, the cached HTML with its RSC headers) against the short path Next takes for files in \`public/\`, all in the same process. It is measured before any revalidation on purpose: for a few seconds after a burst of webhooks the page is served STALE while it re-renders, which costs much more.`,
   );
+  if (results.instances) out.push(instancesReading(results.instances));
   out.push(
     `**Memory.** The peak is the sum of RSS over \`next start\`'s process tree (${results.memory.processes} ${results.memory.processes === 1 ? "process" : "processes"} at the end), sampled every ${results.memory.intervalMs} ms through all the measures; the largest single-process high-water mark (VmHWM) was ${mib(results.memory.peakProcessHwm)}.`,
   );
@@ -459,6 +614,7 @@ export function renderReport(results: BenchResults): string {
     "",
     cachedPageSection(results),
     "",
+    ...(results.instances ? ["## Several instances", "", instancesSection(results.instances), ""] : []),
     "## Memory",
     "",
     table(

@@ -7,6 +7,9 @@
  *   BENCH_SKIP_BUILD=1 reuse the existing .next and scripts/bench/baseline-app/.next (development only)
  *   BENCH_CPU_PROF=1   run the product's `next start` with --cpu-prof (profiles in .bench/cpu-prof)
  *   BENCH_REPORT_ONLY=1 only render the report again from the last run's .bench/results.json
+ *
+ * The "several instances" measures start three `next start` of the same build (scripts/cluster); the
+ * shared tag state layer is switched off with SHARED_TAG_STATE=off for the on/off comparison.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -34,6 +37,7 @@ import { createProgress, ms, percentile } from "./lib/stats";
 import { measureActions } from "./measures/actions";
 import { createStaticPlaceholder, measureCachedPage, STATIC_FILE_NAME } from "./measures/cached-page";
 import { measureFreshness } from "./measures/freshness";
+import { INSTANCES, measureInstances } from "./measures/instances";
 import { measureReceiver } from "./measures/receiver";
 import { measureRoundTrips, measureSequentialLatency, waitForQuiet } from "./measures/round-trips";
 import { type BenchResults, RATE_LIMIT_SETTING, writeReport } from "./report";
@@ -52,6 +56,9 @@ const plan = quick
       roundTripRequests: 10,
       freshnessTrials: 10,
       actionTrials: 10,
+      instanceTrials: 10,
+      idleSeconds: 5,
+      hitRequests: 200,
     }
   : {
       loadSeconds: 8,
@@ -60,6 +67,9 @@ const plan = quick
       roundTripRequests: 50,
       freshnessTrials: 50,
       actionTrials: 100,
+      instanceTrials: 50,
+      idleSeconds: 10,
+      hitRequests: 1000,
     };
 
 const nextBin = join(root, "node_modules", ".bin", "next");
@@ -258,6 +268,17 @@ async function main(): Promise<void> {
   await stopProcessGroup(product);
   await stopProcessGroup(baseline);
 
+  // After the single servers are gone, so that only the cluster's instances use the CPU and Redis.
+  progress(`several instances: ${INSTANCES} × next start of the same build (scripts/cluster) …`);
+  const instances = await measureInstances(context, serverEnv, {
+    trials: plan.instanceTrials,
+    idleSeconds: plan.idleSeconds,
+    loadSeconds: plan.loadSeconds,
+    warmupSeconds: plan.warmupSeconds,
+    rounds: plan.rounds,
+    hitRequests: plan.hitRequests,
+  });
+
   const results: BenchResults = {
     quick,
     startedAt: started.toISOString(),
@@ -273,6 +294,7 @@ async function main(): Promise<void> {
     cachedPage,
     freshness,
     actions,
+    instances,
     memory: memoryReport,
   };
   results.durationSeconds = (Date.now() - started.getTime()) / 1000;

@@ -42,7 +42,7 @@ function staticHtml(bytes: number): string {
  * Waits until the page is served from the cache as fresh (`x-nextjs-cache: HIT` twice in a row):
  * after revalidations it is served STALE while it re-renders, which is not what this measures.
  */
-async function waitForHit(url: string): Promise<string> {
+export async function waitForHit(url: string): Promise<string> {
   const deadline = Date.now() + 30_000;
   let hits = 0;
   let last = "";
