@@ -252,12 +252,12 @@ const sharedTagsSchema = z.object({
     })
     .default("on"),
   SHARED_TAG_SYNC_MS: z.coerce
-    .number({ error: "must be a whole number of milliseconds, e.g. 800" })
-    .int("must be a whole number of milliseconds, e.g. 800")
+    .number({ error: "must be a whole number of milliseconds, e.g. 1000" })
+    .int("must be a whole number of milliseconds, e.g. 1000")
     .min(100, "must be at least 100 ms")
     .max(10_000, "must be at most 10000 ms")
-    // 800 ms: a change reaches every instance within a second at p95, for about one small request a second.
-    .default(800),
+    // The safety net behind pub/sub announcements: one small request a second when idle.
+    .default(1000),
 });
 
 export type SharedTagsEnv = {

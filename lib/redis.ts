@@ -38,6 +38,20 @@ export function createFailFastRedis(env: RedisEnv, timeoutMs = FAIL_FAST_TIMEOUT
   });
 }
 
+/**
+ * A client for long-lived streams (the shared tag state's SUBSCRIBE): no request timeout, since the
+ * stream stays open, and no retries of its own; its caller reconnects. Same database and keys.
+ */
+export function createStreamingRedis(env: RedisEnv): Redis {
+  return new Redis({
+    url: env.url,
+    token: env.token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    retry: false,
+  });
+}
+
 let failFastClient: Redis | undefined;
 
 /** The process-wide fail-fast client, from the same environment as `redis()`. */
@@ -64,6 +78,8 @@ export const keys = {
   tagState: () => "cache:tags",
   tagVersion: () => "cache:tags:version",
   tagChanges: () => "cache:tags:changes",
+  /** Pub/sub channel: every publish announces its version here, so instances sync at once. */
+  tagChannel: () => "cache:tags:changed",
 } as const;
 
 /**

@@ -6,10 +6,10 @@
  * variable: every graph sees the same one.
  */
 import { redisEnv, sharedTagsEnv } from "../env";
-import { createFailFastRedis } from "../redis";
+import { createFailFastRedis, createStreamingRedis } from "../redis";
 import { nextTagsManifest } from "./next-manifest";
 import type { Durations } from "./records";
-import { createTagStore } from "./store";
+import { createAnnouncements, createTagStore } from "./store";
 import { SharedTagState, type SharedTagsLogLine } from "./sync";
 
 /** cache-handler.mjs reads the same symbol; tests/shared-tags/handler.test.ts checks they agree. */
@@ -64,8 +64,11 @@ export async function startSharedTags(): Promise<void> {
     return;
   }
   const manifest = nextTagsManifest();
+  const { url, token } = redisEnv();
   const state = new SharedTagState({
-    store: createTagStore(createFailFastRedis(redisEnv(), CALL_TIMEOUT_MS)),
+    store: createTagStore(createFailFastRedis({ url, token }, CALL_TIMEOUT_MS)),
+    // The stream stays open, so this client has no request timeout; it never retries on its own.
+    announcements: createAnnouncements(createStreamingRedis({ url, token })),
     manifest,
     intervalMs: env.syncMs,
     callTimeoutMs: CALL_TIMEOUT_MS,

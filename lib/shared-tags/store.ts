@@ -5,6 +5,8 @@
  *   cache:tags          HASH   tag → "s,x,f" (see records.ts)
  *   cache:tags:version  STRING incremented by every publish
  *   cache:tags:changes  ZSET   tag scored by the version that last changed it
+ *   cache:tags:changed  pub/sub channel: each publish announces its version (a hint to sync now;
+ *                       the version key stays the truth, so a missed message only delays)
  *
  * None of these keys has a TTL and none is namespaced by build: an invalidation must outlive every
  * page and entry it invalidated, in every build. Keep the database's eviction policy at
@@ -46,6 +48,7 @@ for i = 3, #ARGV do
   redis.call('HSET', KEYS[1], tag, string.format('%.0f,%.0f,%.0f', s, x, f))
   redis.call('ZADD', KEYS[3], version, tag)
 end
+redis.call('PUBLISH', KEYS[4], version)
 return version
 `;
 
@@ -86,11 +89,36 @@ export function publishMode(durations: Durations): string {
 }
 
 export type TagStore = {
-  /** Records an invalidation of `tags` made at `now` (ms); resolves to the new version. */
+  /** Records an invalidation of `tags` made at `now` (ms), and announces it; resolves to the new version. */
   publish(tags: readonly string[], now: number, durations: Durations): Promise<number>;
   /** The records changed since `since` (every record for 0), paged internally. */
   changesSince(since: number): Promise<{ version: number; records: Map<string, TagRecord> }>;
 };
+
+/** Subscribes to the announcements; `onVersion` gets each published version. Returns the stop function. */
+export type Announcements = (handlers: {
+  onVersion: (version: number) => void;
+  onError: (error: unknown) => void;
+}) => () => void;
+
+/**
+ * Announcements over Upstash's server-sent-event SUBSCRIBE. `redis` must have no request timeout
+ * (the stream stays open). The client reports a failed connection as an error but says nothing when
+ * an open stream ends, so the caller also notices silence (see sync.ts).
+ */
+export function createAnnouncements(redis: Redis): Announcements {
+  return ({ onVersion, onError }) => {
+    const subscriber = redis.subscribe<string>(keys.tagChannel());
+    subscriber.on("message", ({ message }) => {
+      const version = Number(message);
+      if (Number.isSafeInteger(version)) onVersion(version);
+    });
+    subscriber.on("error", onError);
+    return () => {
+      void subscriber.unsubscribe().catch(() => undefined);
+    };
+  };
+}
 
 const changesReply = z
   .array(z.union([z.string(), z.number(), z.null()]))
@@ -110,7 +138,7 @@ const changesReply = z
 export function createTagStore(redis: Redis): TagStore {
   const publish = redis.createScript<unknown>(PUBLISH);
   const changes = redis.createScript<unknown>(CHANGES);
-  const tagKeys = [keys.tagState(), keys.tagVersion(), keys.tagChanges()];
+  const tagKeys = [keys.tagState(), keys.tagVersion(), keys.tagChanges(), keys.tagChannel()];
 
   return {
     async publish(tags, now, durations) {

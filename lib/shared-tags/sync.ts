@@ -6,9 +6,11 @@
  * - `invalidate` (every `revalidateTag`/`updateTag` in this process, through cache-handler.mjs,
  *   and the webhook receiver directly): applied here at once, then published; when Redis does not
  *   answer it is queued and published by the next sync (nothing lost while the process lives).
- * - `sync` (a timer, every `intervalMs`): publishes the queue, then reads the records changed since
- *   the last version it saw, in one round trip. A page or entry served from the cache costs no
- *   Redis call: the timer keeps the manifest current, never the request.
+ * - `sync`: publishes the queue, then reads the records changed since the last version it saw, in
+ *   one round trip. It runs when another instance announces a change (pub/sub, within milliseconds)
+ *   and on a timer every `intervalMs` (the safety net: an announcement is a hint, the version key
+ *   is the truth). A page or entry served from the cache costs no Redis call: the timer and the
+ *   announcements keep the manifest current, never the request.
  * - Redis slow or down never takes a page down: each call has a deadline, nothing throws into
  *   Next, and the instance keeps serving with what it knows; the log says what degraded.
  */
@@ -27,7 +29,7 @@ import {
   sameRecord,
   type TagRecord,
 } from "./records";
-import type { TagStore } from "./store";
+import type { Announcements, TagStore } from "./store";
 
 export type ManifestEntry = { stale?: number; expired?: number };
 /** Next's tags manifest (next-manifest.ts), or a plain Map in tests. */
@@ -41,6 +43,8 @@ export type SharedTagsLogLine = {
 
 export type SharedTagsOptions = {
   store: TagStore;
+  /** Other instances' announcements, to sync at once instead of at the next tick (optional). */
+  announcements?: Announcements;
   manifest: TagsManifest;
   /** Time between syncs. */
   intervalMs: number;
@@ -72,6 +76,8 @@ type Queued = { tags: readonly string[]; at: number; durations: Durations };
 
 /** Failures are logged at most this often while Redis stays unreachable. */
 const LOG_EVERY_MS = 60_000;
+/** Wait before subscribing again after the announcement stream failed or went silent. */
+const RESUBSCRIBE_AFTER_MS = 5000;
 
 export class SharedTagState {
   private readonly records = new Map<string, TagRecord>();
@@ -83,8 +89,13 @@ export class SharedTagState {
   private failingSince: number | null = null;
   private lastFailureLog = 0;
   private running: Promise<void> | null = null;
+  private syncAgain = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  private unsubscribe: (() => void) | null = null;
+  private resubscribeTimer: ReturnType<typeof setTimeout> | null = null;
+  private announcedVersion = 0;
+  private lastSubscribeAt = 0;
 
   constructor(private readonly options: SharedTagsOptions) {}
 
@@ -120,17 +131,29 @@ export class SharedTagState {
     }
   }
 
-  /** One sync: publish what is queued, then learn what changed. Concurrent calls share one run. */
+  /**
+   * One sync: publish what is queued, then learn what changed. A call during a run shares it and
+   * asks for one more run after it, so a change announced mid-run is never left for the timer.
+   */
   sync(): Promise<void> {
-    this.running ??= this.runSync().finally(() => {
+    if (this.running) {
+      this.syncAgain = true;
+      return this.running;
+    }
+    this.running = this.runSync().finally(() => {
       this.running = null;
+      if (this.syncAgain && !this.stopped) {
+        this.syncAgain = false;
+        this.sync().catch(() => undefined);
+      }
     });
     return this.running;
   }
 
-  /** Starts the timer (unref'd: it never keeps a process alive). */
+  /** Starts the timer (unref'd: it never keeps a process alive) and listens to announcements. */
   start(): void {
     if (this.timer || this.stopped) return;
+    this.subscribe();
     const tick = () => {
       this.timer = setTimeout(() => {
         this.sync()
@@ -147,7 +170,36 @@ export class SharedTagState {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer);
     this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  private subscribe(): void {
+    const { announcements } = this.options;
+    if (!announcements || this.stopped) return;
+    this.unsubscribe?.();
+    this.lastSubscribeAt = this.options.now();
+    this.unsubscribe = announcements({
+      onVersion: (version) => {
+        this.announcedVersion = Math.max(this.announcedVersion, version);
+        if (version > this.version) this.sync().catch(() => undefined);
+      },
+      onError: (error) => {
+        this.failed("subscribe", error);
+        this.resubscribeSoon();
+      },
+    });
+  }
+
+  private resubscribeSoon(): void {
+    if (this.resubscribeTimer || this.stopped) return;
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = null;
+      this.subscribe();
+    }, RESUBSCRIBE_AFTER_MS);
+    this.resubscribeTimer.unref?.();
   }
 
   status(): SharedTagsStatus {
@@ -189,6 +241,12 @@ export class SharedTagState {
       }
       changed.push(...this.foldDue(learnedAt));
       this.inject(changed);
+      // The timer found a change no announcement told of: the stream may have ended without a word
+      // (the client does not report that). Subscribe again, at most every RESUBSCRIBE_AFTER_MS.
+      const unannounced = changes.version > this.version && changes.version > this.announcedVersion;
+      if (unannounced && this.unsubscribe && learnedAt - this.lastSubscribeAt > RESUBSCRIBE_AFTER_MS) {
+        this.subscribe();
+      }
       this.version = changes.version;
       this.synced = true;
       this.lastSyncAt = learnedAt;

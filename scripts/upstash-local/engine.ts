@@ -25,7 +25,32 @@ export interface RedisEngine {
   run(command: Command): Promise<Reply>;
   /** MULTI/EXEC. Rejects with a CommandError (EXECABORT ...) when the transaction is discarded. */
   transaction(commands: Command[]): Promise<Reply[]>;
+  /**
+   * SUBSCRIBE on a connection of its own (a subscribed connection can do nothing else): calls
+   * `onMessage` for every message published to `channel` until the returned function is called.
+   */
+  subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** What `subscribe` does on any ioredis-shaped client (real or ioredis-mock): a duplicate, subscribed. */
+async function subscribeOn(
+  client: Redis,
+  channel: string,
+  onMessage: (message: Buffer) => void,
+): Promise<() => Promise<void>> {
+  const subscriber = client.duplicate();
+  subscriber.on("error", () => {});
+  // "message" (text), not "messageBuffer": ioredis-mock emits only the former.
+  subscriber.on("message", (from: string, message: string) => {
+    if (from === channel) onMessage(Buffer.from(message));
+  });
+  await subscriber.subscribe(channel);
+  return async () => {
+    // UNSUBSCRIBE first: ioredis-mock keeps a quit connection's subscriptions.
+    await subscriber.unsubscribe(channel).catch(() => undefined);
+    await subscriber.quit().catch(() => subscriber.disconnect());
+  };
 }
 
 export type Log = (line: string) => void;
@@ -89,6 +114,10 @@ class IoRedisEngine implements RedisEngine {
     }
     if (results === null) throw new CommandError(EXECABORT);
     return results.map(([error, value]) => (error ? new Error(error.message) : normalizeReply(value)));
+  }
+
+  subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<() => Promise<void>> {
+    return subscribeOn(this.client, channel, onMessage);
   }
 
   async close(): Promise<void> {
@@ -464,6 +493,10 @@ class InProcessEngine implements RedisEngine {
       for (const command of commands) results.push(await this.execute(command));
       return results;
     });
+  }
+
+  subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<() => Promise<void>> {
+    return subscribeOn(this.mock, channel, onMessage);
   }
 
   async close(): Promise<void> {

@@ -194,6 +194,36 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
     return replies.map((reply, i) => translations[i]?.fixReply?.(reply) ?? reply);
   }
 
+  /** Open server-sent-event streams, ended when the endpoint closes (they would hold close() open). */
+  const streams = new Set<ServerResponse>();
+
+  /**
+   * `POST /subscribe/<channel>`, as Upstash serves it to `redis.subscribe()`: a server-sent-event
+   * stream of `subscribe,<channel>,1` and then `message,<channel>,<message>` lines, until either side
+   * closes it. One Redis connection per stream.
+   */
+  async function subscribe(req: IncomingMessage, res: ServerResponse, channel: string): Promise<void> {
+    if (req.method !== "POST" || channel === "" || channel.includes("/")) {
+      send(res, 400, { error: "ERR subscribe with POST /subscribe/<channel> (one channel)" });
+      return;
+    }
+    counters.commands += 1;
+    const stop = await engine.subscribe(channel, (message) => {
+      res.write(`data: message,${channel},${message.toString()}\n\n`);
+    });
+    streams.add(res);
+    res.writeHead(200, {
+      "Content-Type": "text/event-stream",
+      "Cache-Control": "no-cache",
+      Connection: "keep-alive",
+    });
+    res.write(`data: subscribe,${channel},1\n\n`);
+    res.on("close", () => {
+      streams.delete(res);
+      void stop();
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { pathname } = new URL(req.url ?? "/", "http://local");
     const isLocal = pathname === "/_local" || pathname.startsWith("/_local/");
@@ -223,6 +253,12 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
           error: "ERR unknown local route; use GET /_local/stats or POST /_local/stats/reset",
         });
       }
+      return;
+    }
+
+    if (pathname.startsWith("/subscribe/")) {
+      req.resume();
+      await subscribe(req, res, decodeURIComponent(pathname.slice("/subscribe/".length)));
       return;
     }
 

@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, inject, test } from "vitest";
 import { redisEnv } from "../../lib/env";
-import { createFailFastRedis } from "../../lib/redis";
+import { createFailFastRedis, createStreamingRedis } from "../../lib/redis";
 import { nextTagChecks, nextTagsManifest } from "../../lib/shared-tags/next-manifest";
 import type { Durations } from "../../lib/shared-tags/records";
-import { createTagStore } from "../../lib/shared-tags/store";
+import { createAnnouncements, createTagStore } from "../../lib/shared-tags/store";
 import { SharedTagState, type SharedTagsLogLine, type TagsManifest } from "../../lib/shared-tags/sync";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
 
@@ -200,5 +200,41 @@ describe("Next's own checks read the injected values as intended (the real tags 
     manifest.set(hard, { stale: Date.now(), expired: Date.now() + 3.15e10 });
     await b.state.invalidate([hard], MAX);
     expect(areTagsExpired([hard], entryMadeAt)).toBe(true);
+  });
+});
+
+describe("announcements (pub/sub)", () => {
+  function announced(options: { url?: string; token?: string } = {}) {
+    const env = redisEnv();
+    const redis = createStreamingRedis({ url: options.url ?? env.url, token: options.token ?? env.token });
+    return createAnnouncements(redis);
+  }
+
+  test("an instance learns a change at once, long before its timer would", async () => {
+    const a = instance();
+    const manifest: TagsManifest = new Map();
+    const b = new SharedTagState({
+      store: createTagStore(createFailFastRedis(redisEnv(), 2000)),
+      announcements: announced(),
+      manifest,
+      intervalMs: 60_000,
+      callTimeoutMs: 3000,
+      marginMs: 1000,
+      buildStartedAt: undefined,
+      skewMs: 0,
+      now: Date.now,
+      log: () => {},
+    });
+    cleanups.push(() => b.stop());
+    await b.sync();
+    b.start();
+    // Give the stream a moment to open: announcements sent before it are only caught by the timer.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const t = tag("post");
+    const sent = Date.now();
+    await a.state.invalidate([t], MAX);
+    while (!manifest.has(t) && Date.now() - sent < 3000) await new Promise((r) => setTimeout(r, 5));
+    expect(manifest.has(t)).toBe(true);
+    expect(Date.now() - sent).toBeLessThan(1000);
   });
 });
