@@ -9,7 +9,8 @@ import { getPostList } from "@/lib/posts";
 export default async function sitemap(): Promise<MetadataRoute.Sitemap> {
   const { data: posts } = await getPostList();
   const site = siteEnv().url;
-  const newest = posts.reduce((latest, post) => (post.updatedAt > latest ? post.updatedAt : latest), "");
+  // The list is newest first (lib/posts.ts), so the home page changed when its first post did.
+  const newest = posts[0]?.updatedAt;
   return [
     { url: `${site}/`, ...(newest ? { lastModified: newest } : {}) },
     ...posts.map((post) => ({ url: `${site}/posts/${post.slug}`, lastModified: post.updatedAt })),

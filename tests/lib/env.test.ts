@@ -122,8 +122,8 @@ describe("adminEnv", () => {
 });
 
 describe("sharedTagsEnv", () => {
-  it("is on by default when self-hosted, syncing every 800 ms", () => {
-    expect(sharedTagsEnv({})).toEqual({ enabled: true, reason: "self-hosted", syncMs: 800 });
+  it("is on by default when self-hosted, checking every second", () => {
+    expect(sharedTagsEnv({})).toEqual({ enabled: true, reason: "self-hosted", syncMs: 1000 });
   });
 
   it("is off on Vercel, whatever SHARED_TAG_STATE says, and when turned off", () => {
