@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   invalid_body: 400,
   unknown_tag: 400,
   invalid_id: 400,
+  path_not_supported: 400,
   unauthorized: 401,
   forbidden: 403,
   method_not_allowed: 405,

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { MAX_TAG_LENGTH, parseTag, TAG_SHAPES } from "../tags";
 import { type Issue, Rejection } from "./errors";
+import { rejectPathBody } from "./paths";
 
 export const MAX_BODY_BYTES = 32 * 1024;
 export const MAX_TAGS = 64;
@@ -135,6 +136,7 @@ export type RevalidationBody = {
 };
 
 export function parseRevalidationBody(value: unknown): RevalidationBody {
+  rejectPathBody(value);
   const result = bodySchema.safeParse(value);
   if (!result.success) {
     const issues: Issue[] = result.error.issues.slice(0, 10).map((issue) => ({
