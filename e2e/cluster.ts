@@ -5,7 +5,6 @@
  * instance timed against a moment (a webhook's 200, an instance answering).
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "@upstash/redis";
 import { mintRevalidationToken } from "../lib/revalidation/mint";
 import { type Cluster, startCluster } from "../scripts/cluster/cluster";
 import { PIN_HEADER, SERVED_BY_HEADER } from "../scripts/cluster/front";
@@ -37,44 +36,6 @@ export function startE2ECluster(options: {
     ports: Array.from({ length: count }, (_, i) => options.frontPort + 1 + i),
     log: (line) => console.log(`[cluster ${options.name}] ${line}`),
   });
-}
-
-export function database(upstashUrl: string): Redis {
-  return new Redis({
-    url: upstashUrl,
-    token: E2E.upstashToken,
-    automaticDeserialization: false,
-    enableTelemetry: false,
-  });
-}
-
-export type StoredPost = { slug: string; title: string; body: string; updatedAt: string };
-
-export const unique = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;
-
-/** A post of the test's own (titles are letters, digits and spaces, so they appear in HTML as they are). */
-export async function createPost(db: Redis, title: string): Promise<StoredPost> {
-  const now = new Date();
-  const post = {
-    slug: `e2e-instances-${randomUUID().slice(0, 8)}`,
-    title,
-    body: "Original body.",
-    updatedAt: now.toISOString(),
-  };
-  await db.set(`blog:post:${post.slug}`, JSON.stringify(post));
-  await db.zadd("blog:posts", { score: now.getTime(), member: post.slug });
-  return post;
-}
-
-/** What a CMS does: change its own database, telling the site nothing. */
-export async function changeTitleBehindTheSitesBack(
-  db: Redis,
-  post: StoredPost,
-  title: string,
-): Promise<StoredPost> {
-  const changed = { ...post, title, updatedAt: new Date().toISOString() };
-  await db.set(`blog:post:${post.slug}`, JSON.stringify(changed));
-  return changed;
 }
 
 let token: Promise<string> | undefined;

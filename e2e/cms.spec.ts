@@ -9,34 +9,14 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
-import { Redis } from "@upstash/redis";
 import { mintPreviewToken, previewKey } from "../lib/preview";
 import { mintRevalidationToken } from "../lib/revalidation/mint";
+import { createPost, database } from "./data";
 import { E2E } from "./env";
 
 const run = promisify(execFile);
-const db = new Redis({
-  url: E2E.upstashUrl,
-  token: E2E.upstashToken,
-  automaticDeserialization: false,
-  enableTelemetry: false,
-});
+const db = database();
 const key = previewKey({ previewSecret: undefined }, { secrets: [E2E.revalidationSecret] });
-
-type StoredPost = { slug: string; title: string; body: string; updatedAt: string };
-
-async function createPost(title: string): Promise<StoredPost> {
-  const now = new Date();
-  const post = {
-    slug: `e2e-cms-${randomUUID().slice(0, 8)}`,
-    title,
-    body: "Published body.",
-    updatedAt: now.toISOString(),
-  };
-  await db.set(`blog:post:${post.slug}`, JSON.stringify(post));
-  await db.zadd("blog:posts", { score: now.getTime(), member: post.slug });
-  return post;
-}
 
 /** What a CMS does when an editor saves without publishing. */
 async function writeDraft(slug: string, title: string, body: string): Promise<void> {
@@ -63,7 +43,7 @@ test.describe("draft previews", () => {
   test("the preview link shows the draft to its holder only; others keep the published post", async ({
     browser,
   }) => {
-    const post = await createPost(`Published ${randomUUID().slice(0, 6)}`);
+    const post = await createPost(db, `Published ${randomUUID().slice(0, 6)}`, "Published body.");
     const draftTitle = `Draft ${randomUUID().slice(0, 6)}`;
     await writeDraft(post.slug, draftTitle, "Draft body.");
     const { stdout } = await run(
@@ -105,7 +85,7 @@ test.describe("draft previews", () => {
   });
 
   test("an expired or altered link is a clear page, not a 500, and enables nothing", async ({ page }) => {
-    const post = await createPost("Guarded");
+    const post = await createPost(db, "Guarded");
     await writeDraft(post.slug, "Secret draft", "Secret body.");
     const expired = await mintPreviewToken({
       key,
@@ -147,7 +127,7 @@ test("the sitemap, the feed and the Open Graph image follow the webhook that ref
     expect(sent.status()).toBe(200);
   };
   // A CMS creates a post and says so with the list tag; the feed then lists it.
-  const post = await createPost(`Feed ${randomUUID().slice(0, 6)}`);
+  const post = await createPost(db, `Feed ${randomUUID().slice(0, 6)}`);
   await webhook(["posts"]);
   await poll(
     async () => (await request.get("/feed.xml")).text(),

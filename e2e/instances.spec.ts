@@ -19,23 +19,19 @@ import { buildApp, type Cluster, PROJECT_ROOT } from "../scripts/cluster/cluster
 import { PIN_HEADER, SERVED_BY_HEADER } from "../scripts/cluster/front";
 import { type LocalUpstash, startLocalUpstash } from "../scripts/upstash-local/server";
 import {
-  changeTitleBehindTheSitesBack,
-  createPost,
-  database,
   judge,
   type Look,
   pathOf,
   readPage,
-  type StoredPost,
   sendWebhook,
   startE2ECluster,
   summarize,
   titleOf,
-  unique,
   type Verdict,
   waitUntilShown,
   watchPage,
 } from "./cluster";
+import { changeTitleBehindTheSitesBack, createPost, database, type StoredPost, unique } from "./data";
 import { E2E } from "./env";
 
 /** The promise: fresh on every instance within 1 s of the webhook's 200 (no allowance). */

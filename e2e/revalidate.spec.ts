@@ -11,40 +11,13 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import { expect, type Page, test } from "@playwright/test";
-import { Redis } from "@upstash/redis";
 import { mintRevalidationToken } from "../lib/revalidation/mint";
+import { changeTitleBehindTheSitesBack, createPost, database } from "./data";
 import { E2E } from "./env";
 
 const run = promisify(execFile);
 
-const db = new Redis({
-  url: E2E.upstashUrl,
-  token: E2E.upstashToken,
-  automaticDeserialization: false,
-  enableTelemetry: false,
-});
-
-type StoredPost = { slug: string; title: string; body: string; updatedAt: string };
-
-/** A post of its own, so seeded posts other specs read are never changed. */
-async function createPost(title: string): Promise<StoredPost> {
-  const now = new Date();
-  const post = {
-    slug: `e2e-revalidate-${randomUUID().slice(0, 8)}`,
-    title,
-    body: "Original body.",
-    updatedAt: now.toISOString(),
-  };
-  await db.set(`blog:post:${post.slug}`, JSON.stringify(post));
-  await db.zadd("blog:posts", { score: now.getTime(), member: post.slug });
-  return post;
-}
-
-/** What a CMS does: change its own database, telling the site nothing. */
-async function changeTitleBehindTheSitesBack(post: StoredPost, title: string): Promise<void> {
-  const changed = { ...post, title, updatedAt: new Date().toISOString() };
-  await db.set(`blog:post:${post.slug}`, JSON.stringify(changed));
-}
+const db = database();
 
 async function titleAfterReload(page: Page, slug: string): Promise<string> {
   await page.goto(`/posts/${slug}`);
@@ -65,13 +38,13 @@ test("a CMS change shows after the CLI revalidates its tag, and not after a bad 
   request,
 }) => {
   const original = `Original ${randomUUID().slice(0, 8)}`;
-  const post = await createPost(original);
+  const post = await createPost(db, original);
 
   // First visit renders and caches the post.
   expect(await titleAfterReload(page, post.slug)).toBe(original);
 
   const changed = `Changed by the CMS ${randomUUID().slice(0, 8)}`;
-  await changeTitleBehindTheSitesBack(post, changed);
+  await changeTitleBehindTheSitesBack(db, post, changed);
   // Cached: reloads keep showing the old title until someone revalidates.
   for (let i = 0; i < 3; i++) expect(await titleAfterReload(page, post.slug)).toBe(original);
 
@@ -85,7 +58,7 @@ test("a CMS change shows after the CLI revalidates its tag, and not after a bad 
 
   // A second change, "revalidated" with a token signed by the wrong secret: refused, nothing changes.
   const second = `Second change ${randomUUID().slice(0, 8)}`;
-  await changeTitleBehindTheSitesBack({ ...post, title: changed }, second);
+  await changeTitleBehindTheSitesBack(db, { ...post, title: changed }, second);
   const wrongSecret = await mintRevalidationToken({
     secret: `not-the-sites-secret-${randomUUID()}`,
     issuer: "e2e",

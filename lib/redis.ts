@@ -2,7 +2,7 @@
  * The one Upstash Redis client. Locally `npm run dev` points it at the project's Upstash-compatible
  * endpoint (scripts/upstash-local); on Vercel it uses the Upstash database connected to the project.
  */
-import { Redis } from "@upstash/redis";
+import { Redis, type RedisConfigNodejs } from "@upstash/redis";
 import type { z } from "zod";
 import { type RedisEnv, redisEnv } from "./env";
 
@@ -10,9 +10,7 @@ let client: Redis | undefined;
 
 export function redis(): Redis {
   if (!client) {
-    const { url, token } = redisEnv();
-    // Values are stored as plain strings or JSON we parse ourselves with zod at the read site.
-    client = new Redis({ url, token, automaticDeserialization: false, enableTelemetry: false });
+    client = createClient(redisEnv());
   }
   return client;
 }
@@ -27,15 +25,8 @@ export const FAIL_FAST_TIMEOUT_MS = 1000;
  * this one never retries and aborts each HTTP request after `timeoutMs`. Same database and keys.
  */
 export function createFailFastRedis(env: RedisEnv, timeoutMs = FAIL_FAST_TIMEOUT_MS): Redis {
-  return new Redis({
-    url: env.url,
-    token: env.token,
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    retry: false,
-    // A function, so each request gets a fresh deadline (a shared signal would abort all of them once).
-    signal: () => AbortSignal.timeout(timeoutMs),
-  });
+  // A function, so each request gets a fresh deadline (a shared signal would abort all of them once).
+  return createClient(env, { retry: false, signal: () => AbortSignal.timeout(timeoutMs) });
 }
 
 /**
@@ -43,12 +34,17 @@ export function createFailFastRedis(env: RedisEnv, timeoutMs = FAIL_FAST_TIMEOUT
  * stream stays open, and no retries of its own; its caller reconnects. Same database and keys.
  */
 export function createStreamingRedis(env: RedisEnv): Redis {
+  return createClient(env, { retry: false });
+}
+
+/** Every client of this app: plain strings in and out (parsed with zod at the read site), no telemetry. */
+function createClient(env: RedisEnv, options: Pick<RedisConfigNodejs, "retry" | "signal"> = {}): Redis {
   return new Redis({
     url: env.url,
     token: env.token,
     automaticDeserialization: false,
     enableTelemetry: false,
-    retry: false,
+    ...options,
   });
 }
 
