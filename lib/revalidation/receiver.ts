@@ -78,7 +78,8 @@ export function productionDeps(next: Pick<ReceiverDeps, "revalidateTag" | "after
     ...next,
     config: () => revalidationEnv(),
     redis: failFastRedis,
-    share: (tags) => shareInvalidation(tags, REVALIDATION_DURATIONS),
+    // The route then calls revalidateTag for the same tags: Next's echo of it is not published again.
+    share: (tags) => shareInvalidation(tags, REVALIDATION_DURATIONS, { echoExpected: true }),
     limiters: () => {
       limiters ??= {
         revalidate: createLimiter("revalidate", { redis: failFastRedis(), timeoutMs: REDIS_BUDGET_MS }),

@@ -112,12 +112,15 @@ export async function startSharedTags(): Promise<void> {
 /**
  * Publishes an invalidation made by this process and applies it here. "off" when the layer is not
  * running (Vercel, SHARED_TAG_STATE=off, `next dev`), "queued" when Redis did not take it in time.
+ * `echoExpected`: the caller will also call Next's revalidateTag/updateTag for the same tags, whose
+ * own `updateTags` then needs no second publish (the webhook receiver).
  */
 export async function shareInvalidation(
   tags: readonly string[],
   durations: Durations,
+  options: { echoExpected?: boolean } = {},
 ): Promise<"published" | "queued" | "off"> {
   const state = sharedTagState();
   if (!state) return "off";
-  return (await state.invalidate(tags, durations)) ? "published" : "queued";
+  return (await state.invalidate(tags, durations, options)) ? "published" : "queued";
 }

@@ -78,6 +78,16 @@ type Queued = { tags: readonly string[]; at: number; durations: Durations };
 const LOG_EVERY_MS = 60_000;
 /** Wait before subscribing again after the announcement stream failed or went silent. */
 const RESUBSCRIBE_AFTER_MS = 5000;
+/** How long an announced echo is waited for (Next applies a route handler's revalidateTag after its response). */
+const ECHO_WINDOW_MS = 30_000;
+
+/** One invalidation's identity: the same tags with the same kind of expiry. */
+function invalidationKey(tags: readonly string[], durations: Durations): string {
+  return JSON.stringify([
+    [...new Set(tags)].sort(),
+    durations === undefined ? null : (durations.expire ?? "stale"),
+  ]);
+}
 
 export class SharedTagState {
   private readonly records = new Map<string, TagRecord>();
@@ -96,6 +106,10 @@ export class SharedTagState {
   private resubscribeTimer: ReturnType<typeof setTimeout> | null = null;
   private announcedVersion = 0;
   private lastSubscribeAt = 0;
+  /** Versions this process published: announcements of them need no sync. */
+  private readonly ownVersions = new Set<number>();
+  /** Invalidations published ahead of Next's own `updateTags` call for them (see `invalidate`). */
+  private readonly expectedEchoes = new Map<string, number[]>();
 
   constructor(private readonly options: SharedTagsOptions) {}
 
@@ -104,7 +118,11 @@ export class SharedTagState {
    * it (true) or it is queued (false). Never rejects: a Server Action must not fail because the
    * shared layer is degraded, since its own write already happened.
    */
-  async invalidate(tags: readonly string[], durations: Durations): Promise<boolean> {
+  async invalidate(
+    tags: readonly string[],
+    durations: Durations,
+    options: { echoExpected?: boolean } = {},
+  ): Promise<boolean> {
     const at = this.options.now();
     const unique = [...new Set(tags)];
     for (const tag of unique) {
@@ -120,15 +138,33 @@ export class SharedTagState {
     await Promise.resolve();
     this.inject(unique);
 
+    // The webhook receiver publishes before it answers, then calls revalidateTag, which Next applies
+    // after the response and which reaches this method again through cache-handler.mjs: that second
+    // call is applied here (above) but not published twice. Only a call announced as an echo is
+    // skipped, one per announcement, so two real changes of the same tags are both published.
+    const key = invalidationKey(unique, durations);
+    if (this.consumeEcho(key, at)) return true;
+
     const item: Queued = { tags: unique, at, durations };
     try {
-      await this.withDeadline("publish", this.options.store.publish(unique, at, durations));
+      const version = await this.withDeadline("publish", this.options.store.publish(unique, at, durations));
+      this.ownVersions.add(version);
+      if (options.echoExpected) this.expectedEchoes.set(key, [...(this.expectedEchoes.get(key) ?? []), at]);
       return true;
     } catch (error) {
       this.outbox.push(item);
       this.failed("publish", error);
       return false;
     }
+  }
+
+  private consumeEcho(key: string, at: number): boolean {
+    const pending = (this.expectedEchoes.get(key) ?? []).filter((sentAt) => at - sentAt < ECHO_WINDOW_MS);
+    const found = pending.length > 0;
+    if (found) pending.shift();
+    if (pending.length > 0) this.expectedEchoes.set(key, pending);
+    else this.expectedEchoes.delete(key);
+    return found;
   }
 
   /**
@@ -184,6 +220,8 @@ export class SharedTagState {
     this.unsubscribe = announcements({
       onVersion: (version) => {
         this.announcedVersion = Math.max(this.announcedVersion, version);
+        // This process's own publishes are known here already: skip past them without a round trip.
+        while (this.ownVersions.has(this.version + 1)) this.ownVersions.delete(++this.version);
         if (version > this.version) this.sync().catch(() => undefined);
       },
       onError: (error) => {
@@ -247,7 +285,8 @@ export class SharedTagState {
       if (unannounced && this.unsubscribe && learnedAt - this.lastSubscribeAt > RESUBSCRIBE_AFTER_MS) {
         this.subscribe();
       }
-      this.version = changes.version;
+      this.version = Math.max(this.version, changes.version);
+      for (const own of this.ownVersions) if (own <= this.version) this.ownVersions.delete(own);
       this.synced = true;
       this.lastSyncAt = learnedAt;
       if (this.failingSince !== null) {

@@ -238,3 +238,80 @@ describe("announcements (pub/sub)", () => {
     expect(Date.now() - sent).toBeLessThan(1000);
   });
 });
+
+describe("no work twice", () => {
+  /** The real store, counting its calls. */
+  function counted(env: { url: string; token: string } = redisEnv()) {
+    const store = createTagStore(createFailFastRedis(env, 2000));
+    const calls = { publish: 0, changes: 0 };
+    return {
+      calls,
+      store: {
+        publish: (...args: Parameters<typeof store.publish>) => {
+          calls.publish += 1;
+          return store.publish(...args);
+        },
+        changesSince: (since: number) => {
+          calls.changes += 1;
+          return store.changesSince(since);
+        },
+      },
+    };
+  }
+
+  function withStore(
+    store: ReturnType<typeof counted>["store"],
+    announcements?: ReturnType<typeof createAnnouncements>,
+  ) {
+    const state = new SharedTagState({
+      store,
+      announcements,
+      manifest: new Map(),
+      intervalMs: 60_000,
+      callTimeoutMs: 3000,
+      marginMs: 1000,
+      buildStartedAt: undefined,
+      skewMs: 0,
+      now: Date.now,
+      log: () => {},
+    });
+    cleanups.push(() => state.stop());
+    return state;
+  }
+
+  test("the webhook's publish is not published again when Next's own updateTags echoes it; a real repeat is", async () => {
+    const { calls, store } = counted();
+    const state = withStore(store);
+    const t = tag("post");
+    await state.invalidate([t, "posts-echo"], MAX, { echoExpected: true });
+    await state.invalidate(["posts-echo", t], MAX); // Next's echo, tags in another order
+    expect(calls.publish).toBe(1);
+    await state.invalidate([t, "posts-echo"], MAX); // a second real change
+    expect(calls.publish).toBe(2);
+    await state.invalidate([t, "posts-echo"], undefined); // another kind of change is never an echo
+    expect(calls.publish).toBe(3);
+  });
+
+  test("announcements of this process's own publishes cost no sync", async () => {
+    // A redis-server of its own: other test files publish on the shared one at any moment.
+    const endpoint = await startLocalUpstash({ port: 0, log: () => {} });
+    cleanups.push(() => endpoint.close());
+    const env = { url: endpoint.url, token: endpoint.token };
+    const { calls, store } = counted(env);
+    const state = withStore(store, createAnnouncements(createStreamingRedis(env)));
+    await state.sync();
+    state.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = calls.changes;
+    await state.invalidate([tag("post")], MAX);
+    await state.invalidate([tag("post")], MAX);
+    // Long enough for both announcements to arrive (they do within milliseconds).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls.changes).toBe(before);
+    // Another instance's change still syncs at once.
+    await instance({ url: endpoint.url, token: endpoint.token }).state.invalidate([tag("post")], MAX);
+    const deadline = Date.now() + 2000;
+    while (calls.changes === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(calls.changes).toBeGreaterThan(before);
+  });
+});
