@@ -32,24 +32,26 @@ describe("mintRevalidationToken", () => {
     ["a bad jti", { jti: "has space" }, /jti/],
     ["a bad iss", { issuer: "a b" }, /iss/],
     ["an empty scope", { scope: [] }, /scope/],
-    ["a scope typo", { scope: ["pots"] }, /"pots" is not a tag/],
+    ["a scope typo", { scope: ["pots"] }, /"pots" is not valid: use one of \*, site, posts, post:\*/],
+    ["a free-form prefix (s*)", { scope: ["s*"] }, /"s\*" is not valid/],
+    ["a prefix without its colon (post*)", { scope: ["post*"] }, /"post\*" is not valid/],
+    ["an unknown prefix", { scope: ["page:*"] }, /"page:\*" is not valid/],
     ["no expiry", { expiresInSeconds: 0 }, /expiry/],
   ])("refuses %s", async (_, options, message) => {
-    await expect(mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, ...options })).rejects.toThrow(
-      message,
-    );
-    await expect(
-      mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, ...options }),
-    ).rejects.toBeInstanceOf(MintError);
+    const mint = () =>
+      mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, issuer: "cms", ...options });
+    await expect(mint()).rejects.toThrow(message);
+    await expect(mint()).rejects.toBeInstanceOf(MintError);
   });
 
   test("accepts prefix patterns and exact tags in a scope", async () => {
     const token = await mintRevalidationToken({
       secret: SECRET,
       expiresInSeconds: 60,
-      scope: ["post:*", "posts", "*"],
+      issuer: "cms",
+      scope: ["post:*", "posts", "*", "comments:*", "post:hello-world"],
     });
-    expect(decodeJwt(token).scope).toEqual(["post:*", "posts", "*"]);
+    expect(decodeJwt(token).scope).toEqual(["post:*", "posts", "*", "comments:*", "post:hello-world"]);
   });
 });
 

@@ -119,11 +119,39 @@ describe("rejected", () => {
   test("a scope that is not an array of patterns", async () => {
     const token = await new SignJWT({ scope: "posts" })
       .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
       .setAudience(AUDIENCE)
       .setExpirationTime("5m")
       .sign(key(SECRET));
     await expectRejected(token, /scope/);
   });
+
+  test("no iss: refused, saying how to mint a token with one", async () => {
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setAudience(AUDIENCE)
+      .setExpirationTime("5m")
+      .sign(key(SECRET));
+    await expectRejected(token, /no `iss` claim.*npm run token -- --iss <sender>/);
+  });
+
+  test.each([["s*"], ["post*"], ["p*st:*"], ["page:*"], ["pots"], ["post:bad slug"]])(
+    "a scope pattern that is not *, a known tag or <known prefix>:* (%s): 401 saying why",
+    async (pattern) => {
+      const token = await new SignJWT({ scope: ["posts", pattern] })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("cms")
+        .setAudience(AUDIENCE)
+        .setExpirationTime("5m")
+        .sign(key(SECRET));
+      await expectRejected(
+        token,
+        new RegExp(
+          `scope.*${JSON.stringify(pattern).replace(/[*]/g, "\\*")} is not valid: use one of \\*, site, posts, post:\\*, comments:\\*`,
+        ),
+      );
+    },
+  );
 
   test("an over-long token is refused before verifying", async () => {
     await expectRejected("a".repeat(MAX_TOKEN_LENGTH + 1), /longer than/);
@@ -134,6 +162,7 @@ describe("accepted", () => {
   test("a token signed with REVALIDATION_SECRET_PREVIOUS (rotation)", async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
       .setAudience(AUDIENCE)
       .setExpirationTime("5m")
       .sign(key(PREVIOUS_SECRET));
@@ -143,6 +172,7 @@ describe("accepted", () => {
   test("expired within the 30 s clock tolerance", async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
       .setAudience(AUDIENCE)
       .setExpirationTime(nowSeconds() - 10)
       .sign(key(SECRET));
