@@ -28,10 +28,11 @@ vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife:
 
 const { updateTag } = await import("next/cache");
 const { ActionError, defineAction, idleState } = await import("@/lib/actions");
-const { adminEnv } = await import("@/lib/env");
+const { adminEnv, rateLimitEnv } = await import("@/lib/env");
 const { readComments } = await import("@/lib/comments");
 const { readPost, writePost } = await import("@/lib/posts");
-const { SESSION_COOKIE, sessionKey, signSessionToken } = await import("@/lib/session");
+const { sessionCookieName, sessionKey, signSessionToken, startAdminSession } = await import("@/lib/session");
+const SESSION_COOKIE = sessionCookieName();
 const { addCommentAction, editPostAction } = await import("@/app/posts/[slug]/actions");
 
 const PASSWORD = "vitest-admin-password";
@@ -63,12 +64,16 @@ async function newPost(): Promise<string> {
 beforeAll(() => {
   vi.stubEnv("ADMIN_PASSWORD", PASSWORD);
   vi.stubEnv("ADMIN_SESSION_SECRET", "vitest-session-secret-0123456789abcdef");
+  // As behind one proxy that appends the client's address, so each test below has its own bucket.
+  vi.stubEnv("TRUSTED_PROXY_COUNT", "1");
   adminEnv.reset();
+  rateLimitEnv.reset();
 });
 
 afterAll(() => {
   vi.unstubAllEnvs();
   adminEnv.reset();
+  rateLimitEnv.reset();
 });
 
 beforeEach(() => {
@@ -186,14 +191,14 @@ describe("editPostAction", () => {
 
   it("with a valid session: writes, updates the post's tag and the list tag, redirects to the post", async () => {
     const slug = await newPost();
-    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await startAdminSession();
     expect(await redirectOf(editPostAction(idleState, edit(slug)))).toBe(`/posts/${slug}`);
     expect(await readPost(slug)).toMatchObject({ title: "New title", body: "New body." });
     expect(vi.mocked(updateTag).mock.calls).toEqual([[`post:${slug}`], ["posts"]]);
   });
 
   it("does not create a post that does not exist", async () => {
-    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await startAdminSession();
     const slug = `vitest-missing-${randomUUID().slice(0, 8)}`;
     expect((await editPostAction(idleState, edit(slug))).message).toMatch(/does not exist/);
     expect(await readPost(slug)).toBeNull();
