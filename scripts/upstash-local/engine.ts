@@ -4,7 +4,7 @@
  * replies as raw bytes so binary values round-trip exactly.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -25,6 +25,11 @@ export interface RedisEngine {
   run(command: Command): Promise<Reply>;
   /** MULTI/EXEC. Rejects with a CommandError (EXECABORT ...) when the transaction is discarded. */
   transaction(commands: Command[]): Promise<Reply[]>;
+  /**
+   * Switches this engine's connection to a Redis user limited by `rules` (ACL syntax), so Lua
+   * scripts are held to the same commands as requests. Only engines that support it have it.
+   */
+  restrictTo?(rules: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,6 +94,17 @@ class IoRedisEngine implements RedisEngine {
     }
     if (results === null) throw new CommandError(EXECABORT);
     return results.map(([error, value]) => (error ? new Error(error.message) : normalizeReply(value)));
+  }
+
+  async restrictTo(rules: string[]): Promise<void> {
+    const user = `upstash-local-${randomUUID()}`;
+    const password = randomBytes(24).toString("hex");
+    await this.client.call("ACL", "SETUSER", user, "reset", "on", `>${password}`, "~*", "&*", ...rules);
+    await this.client.call("AUTH", user, password);
+    // A reconnect authenticates as the restricted user too; its ready check (INFO) is not allowed.
+    this.client.options.username = user;
+    this.client.options.password = password;
+    this.client.options.enableReadyCheck = false;
   }
 
   async close(): Promise<void> {
