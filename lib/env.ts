@@ -203,6 +203,13 @@ const secret = (name: string) =>
 const revalidationSchema = z.object({
   REVALIDATION_SECRET: secret("REVALIDATION_SECRET"),
   REVALIDATION_SECRET_PREVIOUS: secret("REVALIDATION_SECRET_PREVIOUS"),
+  REVALIDATION_SECRET_PREVIOUS_EXPIRES: z.iso
+    .datetime({
+      offset: true,
+      error:
+        "must be a date and time such as 2026-07-01T00:00:00Z (after it, the previous secret is refused)",
+    })
+    .optional(),
   REVALIDATION_AUDIENCE: z
     .string()
     .regex(/^[A-Za-z0-9._:/-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ : / -")
@@ -218,6 +225,8 @@ const revalidationSchema = z.object({
 export type RevalidationEnv = {
   /** The current secret first, then the previous one during a rotation. Empty when not configured. */
   secrets: string[];
+  /** After this, a token signed with the previous secret is refused (REVALIDATION_SECRET_PREVIOUS_EXPIRES). */
+  previousSecretExpiresAt?: Date;
   audience: string;
   idTtlSeconds: number;
 };
@@ -234,6 +243,9 @@ export const revalidationEnv = memo((source): RevalidationEnv => {
   );
   return {
     secrets,
+    ...(v.REVALIDATION_SECRET_PREVIOUS_EXPIRES
+      ? { previousSecretExpiresAt: new Date(v.REVALIDATION_SECRET_PREVIOUS_EXPIRES) }
+      : {}),
     audience: v.REVALIDATION_AUDIENCE,
     idTtlSeconds: v.REVALIDATION_ID_TTL_SECONDS,
   };

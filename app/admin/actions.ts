@@ -38,11 +38,10 @@ export async function signIn(_previous: SignInState, formData: FormData): Promis
   // nor a forged X-Forwarded-For get extra tries. A correct password gives the address its allowance back.
   const address = clientAddress(await headers());
   const perAddress = limiter("sign-in");
-  const [mine, site] = await Promise.all([
-    perAddress.limit(address.key),
-    limiter("sign-in-site").limit(SITE_WIDE),
-  ]);
+  const mine = await perAddress.limit(address.key);
   if (!mine.success) return tooManyAttempts(mine.reset);
+  // Only attempts an address was allowed reach the site-wide count, so one blocked client cannot drain it.
+  const site = await limiter("sign-in-site").limit(SITE_WIDE);
   if (!site.success) return tooManyAttempts(site.reset, "on this site");
 
   if (!passwordMatches(parsed.data.password, expected)) {

@@ -49,7 +49,33 @@ export type VerifiedToken = {
   expiresAt: Date;
 };
 
-export type TokenConfig = { secrets: string[]; audience: string };
+export type TokenConfig = {
+  secrets: string[];
+  audience: string;
+  /** After this, `secrets[1]` (the previous secret) no longer verifies anything. */
+  previousSecretExpiresAt?: Date;
+};
+
+/** End dates already warned about: once per process (and per date, should the configuration change). */
+const warnedPreviousExpired = new Set<number>();
+
+/**
+ * Warns once per process when the previous secret's end date has passed while it is still set, so
+ * the operator removes it. Returns the message it logged (for tests).
+ */
+export function warnIfPreviousSecretExpired(
+  config: TokenConfig,
+  now: Date,
+  log: (message: string) => void = console.warn,
+): string | undefined {
+  const end = config.previousSecretExpiresAt;
+  if (!end || warnedPreviousExpired.has(end.getTime()) || config.secrets.length < 2 || now <= end)
+    return undefined;
+  warnedPreviousExpired.add(end.getTime());
+  const message = `[revalidate] REVALIDATION_SECRET_PREVIOUS stopped being accepted at ${end.toISOString()} (REVALIDATION_SECRET_PREVIOUS_EXPIRES). Tokens signed with it now get 401; remove both variables once every sender has a token signed with REVALIDATION_SECRET.`;
+  log(message);
+  return message;
+}
 
 const FIX = "Mint a new one with `npm run token` (or your backend's signer).";
 
@@ -96,8 +122,11 @@ export async function verifyRevalidationToken(
     );
   }
 
+  warnIfPreviousSecretExpired(config, now);
+  const previousExpired =
+    config.previousSecretExpiresAt !== undefined && now > config.previousSecretExpiresAt;
   let lastError: unknown;
-  for (const secret of config.secrets) {
+  for (const [index, secret] of config.secrets.entries()) {
     try {
       const { payload } = await jwtVerify(token, keyOf(secret), {
         algorithms: [TOKEN_ALGORITHM],
@@ -106,6 +135,12 @@ export async function verifyRevalidationToken(
         currentDate: now,
         requiredClaims: ["exp", "aud"],
       });
+      if (index > 0 && previousExpired) {
+        throw new Rejection(
+          "unauthorized",
+          `The token is signed with the previous secret, which stopped being accepted at ${config.previousSecretExpiresAt?.toISOString()}. ${FIX}`,
+        );
+      }
       return readClaims(payload);
     } catch (error) {
       if (error instanceof Rejection) throw error;

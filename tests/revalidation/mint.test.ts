@@ -1,6 +1,7 @@
 /**
  * The one signer the CLIs and tests share: it refuses what the receiver would refuse later.
  */
+import { spawnSync } from "node:child_process";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, test } from "vitest";
 import { MintError, mintRevalidationToken, parseDuration } from "../../lib/revalidation/mint";
@@ -54,6 +55,20 @@ describe("mintRevalidationToken", () => {
     expect(decodeJwt(token).scope).toEqual(["post:*", "posts", "*", "comments:*", "post:hello-world"]);
   });
 });
+
+test("the token CLI refuses a scope such as s*, listing the valid patterns", () => {
+  const result = spawnSync("npx", ["tsx", "scripts/token.ts", "--iss", "cms", "--scope", "s*"], {
+    env: { ...process.env, REVALIDATION_SECRET: SECRET },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(result.status).toBe(1);
+  expect(result.stdout).toBe("");
+  expect(result.stderr).toContain(
+    'Scope pattern "s*" is not valid: use one of *, site, posts, post:*, comments:*',
+  );
+  expect(result.stderr).not.toContain(SECRET);
+}, 60_000);
 
 test("parseDuration", () => {
   expect(parseDuration("90s")).toBe(90);
