@@ -56,7 +56,17 @@ export async function countAuthFailure(options: {
     );
     options.after(() => result.pending);
     if (result.reason === "timeout") throw new RedisUnavailable("auth-failure limit: limiter timed out");
-    return result.success ? options.unauthorized : rateLimited(TOO_MANY_FAILURES, result, options.nowMs());
+    if (result.success) return options.unauthorized;
+    // The reason travels along: a misconfigured sender sharing the bucket learns what to fix, and a
+    // guesser learns nothing a 401 would not have told it.
+    const limited = rateLimited(
+      `${TOO_MANY_FAILURES} This attempt failed too: ${options.unauthorized.message}`,
+      result,
+      options.nowMs(),
+    );
+    return new Rejection("rate_limited", limited.message, {
+      headers: { ...limited.headers, ...options.unauthorized.headers },
+    });
   } catch (error) {
     if (error instanceof RedisUnavailable) return options.unauthorized;
     throw error;

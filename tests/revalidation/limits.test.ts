@@ -46,6 +46,10 @@ describe("failed authentication per client IP", () => {
 
     const limited = await h.send({ token: "bad.token.value", body: { tags: ["posts"] } });
     expect(limited.json.error?.code).toBe("rate_limited");
+    expect(limited.json.error?.message).toMatch(
+      /Too many failed.*This attempt failed too: The token is not a valid JWT/,
+    );
+    expect(limited.response.headers.get("www-authenticate")).toContain('error="invalid_token"');
     expect(Number(limited.response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(limited.response.headers.get("ratelimit-limit")).toBe("3");
     expect(limited.response.headers.get("ratelimit-remaining")).toBe("0");
