@@ -155,13 +155,16 @@ export async function startAdminSession(): Promise<void> {
   const sessionId = randomBytes(18).toString("base64url");
   await redis().set(keys.adminSession(sessionId), "1", { ex: SESSION_TTL_SECONDS });
   const token = await signSessionToken(await sessionKey(), password, new Date(), sessionId);
-  (await cookies()).set(sessionCookieName(), token, {
+  (await cookies()).set(sessionCookieName(), token, { ...cookieAttributes(), maxAge: SESSION_TTL_SECONDS });
+}
+
+function cookieAttributes() {
+  return {
     httpOnly: true,
     sameSite: "lax",
     secure: process.env.NODE_ENV === "production",
     path: "/",
-    maxAge: SESSION_TTL_SECONDS,
-  });
+  } as const;
 }
 
 /** Closes the session on the server (a copy of the cookie stops working) and deletes the cookie. */
@@ -173,5 +176,7 @@ export async function endAdminSession(): Promise<void> {
     const sessionId = await verifySessionToken(token, await sessionKey(), password);
     if (sessionId) await redis().del(keys.adminSession(sessionId));
   }
-  jar.delete(sessionCookieName());
+  // Expired with the attributes it was set with: a browser ignores a __Host- cookie without Secure and
+  // Path=/, which is what a bare delete() sends.
+  jar.set(sessionCookieName(), "", { ...cookieAttributes(), maxAge: 0 });
 }

@@ -18,7 +18,9 @@ vi.mock("next/headers", () => ({
   cookies: async () => ({
     get: (name: string) =>
       request.cookies.has(name) ? { name, value: request.cookies.get(name) } : undefined,
-    set: (name: string, value: string) => void request.cookies.set(name, value),
+    // maxAge 0 is how a cookie is expired (lib/session.ts does so to keep the __Host- attributes).
+    set: (name: string, value: string, options?: { maxAge?: number }) =>
+      void (options?.maxAge === 0 ? request.cookies.delete(name) : request.cookies.set(name, value)),
     delete: (name: string) => void request.cookies.delete(name),
   }),
   headers: async () => request.headers,
