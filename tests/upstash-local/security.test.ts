@@ -3,8 +3,8 @@
  * no browsers (Origin), only the allowlisted commands (also from Lua, on a redis-server it started),
  * loopback binds only. And builds and starts never guess a database (scripts/upstash-local/policy.ts).
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -286,3 +286,74 @@ describe("builds and starts never guess a database", () => {
     expect(result.stderr).not.toContain("local Redis endpoint runs at");
   }, 60_000);
 });
+
+describe("npm run redis:local and a second command find each other without a well-known token", () => {
+  const root = process.cwd();
+  const file = join(root, ".data", "upstash-local.json");
+
+  // Skipped when a developer's own endpoint is running: the test would replace its file.
+  it.skipIf(existsSync(file))(
+    "the CLI prints a fresh token and leaves it in .data/upstash-local.json; with-local-redis reuses that endpoint",
+    async () => {
+      // Its own process group, so the interrupt below reaches tsx's child as Ctrl-C would.
+      const cli = spawn(
+        join(root, "node_modules", ".bin", "tsx"),
+        ["scripts/upstash-local/cli.ts", "--port", "0", "--ephemeral", "--engine", "in-process"],
+        { stdio: ["ignore", "pipe", "ignore"], detached: true },
+      );
+      const exited = new Promise((resolveExit) => cli.once("exit", resolveExit));
+      try {
+        let output = "";
+        cli.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString("utf8");
+        });
+        const deadline = Date.now() + 30_000;
+        while (!output.includes("Press Ctrl-C") && Date.now() < deadline) {
+          await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+        }
+        const token = /UPSTASH_REDIS_REST_TOKEN=(\S+)/.exec(output)?.[1];
+        expect(token).toBeDefined();
+        expect(token).not.toBe("local-dev-token");
+        await waitFor(() => readEndpointFile(root)?.token === token, 5000, "the endpoint file");
+
+        const child = spawnSync(
+          join(root, "node_modules", ".bin", "tsx"),
+          [
+            "scripts/with-local-redis.ts",
+            "--local",
+            "node",
+            "-e",
+            "console.log(process.env.UPSTASH_REDIS_REST_TOKEN)",
+          ],
+          {
+            env: {
+              ...process.env,
+              UPSTASH_REDIS_REST_URL: "",
+              UPSTASH_REDIS_REST_TOKEN: "",
+              KV_REST_API_URL: "",
+              KV_REST_API_TOKEN: "",
+            },
+            encoding: "utf8",
+            timeout: 20_000,
+          },
+        );
+        expect(child.stderr).toContain("already running");
+        expect(child.stdout.trim()).toBe(token);
+      } finally {
+        if (cli.pid) process.kill(-cli.pid, "SIGINT");
+        await Promise.race([exited, new Promise((resolveWait) => setTimeout(resolveWait, 15_000))]);
+        if (cli.exitCode === null && cli.signalCode === null && cli.pid) process.kill(-cli.pid, "SIGKILL");
+      }
+      expect(existsSync(file)).toBe(false);
+    },
+    90_000,
+  );
+});
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+  }
+}
