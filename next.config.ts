@@ -14,7 +14,9 @@ const securityHeaders = [
   { key: "Strict-Transport-Security", value: "max-age=63072000; includeSubDomains" },
   {
     key: "Content-Security-Policy",
-    value: "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
+    // script-src: Next inlines its bootstrap and RSC payload scripts, so 'unsafe-inline' stays (a nonce
+    // would make every page dynamic); scripts from any other origin are refused. Dev needs eval.
+    value: `frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'; script-src 'self' 'unsafe-inline'${process.env.NODE_ENV === "development" ? " 'unsafe-eval'" : ""}`,
   },
 ];
 

@@ -23,7 +23,8 @@ export default defineConfig({
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"], channel: undefined } }],
   webServer: {
     // The real thing: a production build served by `next start`, over a fresh local Redis.
-    command: `npx tsx scripts/with-local-redis.ts --ephemeral --port ${E2E.upstashPort} sh -c "next build && next start -H 127.0.0.1 -p ${E2E.port}"`,
+    // --local: the explicit opt-in to a local endpoint for a build (CI=true runs this too).
+    command: `npx tsx scripts/with-local-redis.ts --local --ephemeral --port ${E2E.upstashPort} --token ${E2E.upstashToken} sh -c "next build && next start -H 127.0.0.1 -p ${E2E.port}"`,
     url: `${E2E.baseURL}/`,
     timeout: 300_000,
     reuseExistingServer: false,

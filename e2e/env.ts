@@ -15,7 +15,8 @@ export const E2E = {
   baseURL: `http://127.0.0.1:${port}`,
   upstashPort,
   upstashUrl: `http://127.0.0.1:${upstashPort}`,
-  upstashToken: "local-dev-token",
+  // The harness passes this token to the local endpoint explicitly (with-local-redis --token).
+  upstashToken: "e2e-upstash-token-0123456789abcdef",
   clusterPort,
   clusterUpstashPort,
   // Test-only secrets: never used outside this suite.
@@ -29,10 +30,14 @@ export const e2eServerEnv: Record<string, string> = {
   REVALIDATION_SECRET: E2E.revalidationSecret,
   ADMIN_PASSWORD: E2E.adminPassword,
   ADMIN_SESSION_SECRET: E2E.adminSessionSecret,
-  // The suite submits 100 comments and many revalidations from one address; sign-in keeps a low
-  // limit because a test checks that repeated wrong passwords are refused.
+  // The suite submits 100 comments and many revalidations; sign-in keeps a low limit because tests
+  // check that repeated wrong passwords are refused. No client-address trust is configured: this is
+  // a bare `next start`, so every client shares one bucket (lib/client-ip.ts).
   RATE_LIMIT_COMMENTS: "1000/1m",
+  RATE_LIMIT_COMMENTS_PER_POST: "1000/1m",
+  RATE_LIMIT_COMMENTS_SITE: "2000/1m",
   RATE_LIMIT_REVALIDATE: "1000/1m",
   RATE_LIMIT_SIGN_IN: "5/15m",
+  RATE_LIMIT_SIGN_IN_SITE: "50/15m",
   NEXT_TELEMETRY_DISABLED: "1",
 };

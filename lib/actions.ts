@@ -123,11 +123,17 @@ function firstErrorPerField<Field extends string>(error: z.ZodError): Partial<Re
 /** Unicode control characters (C0, DEL, C1: category Cc), the first one without tab and newline. */
 const CONTROL_EXCEPT_TAB_NEWLINE = /[^\P{Cc}\t\n]/u;
 const CONTROL_OR_NEWLINE = /\p{Cc}/u;
+/**
+ * Invisible format characters (category Cf: zero-width space and joiner, right-to-left override,
+ * soft hyphen, tag characters). In a one-line field such as a name they only serve to impersonate
+ * ("admin" with a zero-width space) or to flip the text around it.
+ */
+const FORMAT_CHARACTER = /\p{Cf}/u;
 
 /**
  * A text field as people type it: line endings normalized (browsers submit textareas with CRLF),
  * trimmed, required, at most `max` characters, and free of control characters. A single-line field
- * also refuses newlines and tabs.
+ * also refuses newlines, tabs and invisible format characters.
  */
 export function textField(label: string, max: number, options: { multiline?: boolean } = {}) {
   const forbidden = options.multiline ? CONTROL_EXCEPT_TAB_NEWLINE : CONTROL_OR_NEWLINE;
@@ -141,6 +147,9 @@ export function textField(label: string, max: number, options: { multiline?: boo
       message: options.multiline
         ? `${capitalize(label)} contains control characters; remove them.`
         : `${capitalize(label)} must be one line without control characters.`,
+    })
+    .refine((value) => options.multiline || !FORMAT_CHARACTER.test(value), {
+      message: `${capitalize(label)} contains invisible formatting characters (such as a zero-width space or a right-to-left mark); type it again without them.`,
     });
 }
 

@@ -121,11 +121,25 @@ const rateLimitSchema = z.object({
   RATE_LIMIT_AUTH_FAILURES: rateLimit("10/5m"),
   RATE_LIMIT_COMMENTS: rateLimit("5/1m"),
   RATE_LIMIT_SIGN_IN: rateLimit("5/15m"),
+  RATE_LIMIT_SIGN_IN_SITE: rateLimit("50/15m"),
+  RATE_LIMIT_COMMENTS_PER_POST: rateLimit("30/1m"),
+  RATE_LIMIT_COMMENTS_SITE: rateLimit("120/1m"),
   CLIENT_IP_HEADER: z
     .string()
     .regex(/^[A-Za-z0-9-]{1,64}$/, "must be a header name such as x-real-ip")
     .transform((h) => h.toLowerCase())
+    .refine((h) => h !== "x-forwarded-for", {
+      message:
+        "cannot be x-forwarded-for: clients can prepend to that list. Set TRUSTED_PROXY_COUNT to the number of proxies in front of the app instead",
+    })
     .optional(),
+  TRUSTED_PROXY_COUNT: z.coerce
+    .number({ error: "must be the number of proxies in front of the app, e.g. 1" })
+    .int("must be a whole number, e.g. 1")
+    .min(1, "must be at least 1 (leave it unset when no proxy is in front of the app)")
+    .max(10, "must be at most 10")
+    .optional(),
+  VERCEL: z.string().optional(),
 });
 
 export type RateLimitEnv = {
@@ -133,8 +147,31 @@ export type RateLimitEnv = {
   authFailures: RateLimitSetting;
   comments: RateLimitSetting;
   signIn: RateLimitSetting;
-  clientIpHeader: string | undefined;
+  /** Sign-in attempts site-wide, whatever their address: the backstop no header can dodge. */
+  signInSite: RateLimitSetting;
+  commentsPerPost: RateLimitSetting;
+  commentsSite: RateLimitSetting;
+  /** Where a trustworthy client address comes from: see lib/client-ip.ts. */
+  clientIpTrust: ClientIpTrust;
 };
+
+export type ClientIpTrust =
+  | { mode: "vercel" }
+  | { mode: "header"; header: string }
+  | { mode: "proxies"; count: number }
+  | { mode: "none" };
+
+function clientIpTrust(v: z.output<typeof rateLimitSchema>): ClientIpTrust {
+  if (v.CLIENT_IP_HEADER && v.TRUSTED_PROXY_COUNT) {
+    throw new ConfigError(
+      "Invalid rate limit configuration:\n  - CLIENT_IP_HEADER and TRUSTED_PROXY_COUNT are both set: name the one header your proxy overwrites, or count the proxies that append to X-Forwarded-For, not both.",
+    );
+  }
+  if (v.CLIENT_IP_HEADER) return { mode: "header", header: v.CLIENT_IP_HEADER };
+  if (v.TRUSTED_PROXY_COUNT) return { mode: "proxies", count: v.TRUSTED_PROXY_COUNT };
+  if (v.VERCEL === "1") return { mode: "vercel" };
+  return { mode: "none" };
+}
 
 export const rateLimitEnv = memo((source): RateLimitEnv => {
   const v = parseOrThrow(rateLimitSchema, source, "rate limit");
@@ -143,7 +180,10 @@ export const rateLimitEnv = memo((source): RateLimitEnv => {
     authFailures: v.RATE_LIMIT_AUTH_FAILURES,
     comments: v.RATE_LIMIT_COMMENTS,
     signIn: v.RATE_LIMIT_SIGN_IN,
-    clientIpHeader: v.CLIENT_IP_HEADER,
+    signInSite: v.RATE_LIMIT_SIGN_IN_SITE,
+    commentsPerPost: v.RATE_LIMIT_COMMENTS_PER_POST,
+    commentsSite: v.RATE_LIMIT_COMMENTS_SITE,
+    clientIpTrust: clientIpTrust(v),
   };
 });
 
@@ -163,6 +203,13 @@ const secret = (name: string) =>
 const revalidationSchema = z.object({
   REVALIDATION_SECRET: secret("REVALIDATION_SECRET"),
   REVALIDATION_SECRET_PREVIOUS: secret("REVALIDATION_SECRET_PREVIOUS"),
+  REVALIDATION_SECRET_PREVIOUS_EXPIRES: z.iso
+    .datetime({
+      offset: true,
+      error:
+        "must be a date and time such as 2026-07-01T00:00:00Z (after it, the previous secret is refused)",
+    })
+    .optional(),
   REVALIDATION_AUDIENCE: z
     .string()
     .regex(/^[A-Za-z0-9._:/-]{1,100}$/, "must be 1 to 100 of A-Z a-z 0-9 . _ : / -")
@@ -178,6 +225,8 @@ const revalidationSchema = z.object({
 export type RevalidationEnv = {
   /** The current secret first, then the previous one during a rotation. Empty when not configured. */
   secrets: string[];
+  /** After this, a token signed with the previous secret is refused (REVALIDATION_SECRET_PREVIOUS_EXPIRES). */
+  previousSecretExpiresAt?: Date;
   audience: string;
   idTtlSeconds: number;
 };
@@ -194,6 +243,9 @@ export const revalidationEnv = memo((source): RevalidationEnv => {
   );
   return {
     secrets,
+    ...(v.REVALIDATION_SECRET_PREVIOUS_EXPIRES
+      ? { previousSecretExpiresAt: new Date(v.REVALIDATION_SECRET_PREVIOUS_EXPIRES) }
+      : {}),
     audience: v.REVALIDATION_AUDIENCE,
     idTtlSeconds: v.REVALIDATION_ID_TTL_SECONDS,
   };

@@ -7,14 +7,27 @@ import type { Redis } from "@upstash/redis";
 import { type RateLimitSetting, rateLimitEnv } from "./env";
 import { redis } from "./redis";
 
-export type LimiterName = "revalidate" | "auth-failures" | "comments" | "sign-in";
+export type LimiterName =
+  | "revalidate"
+  | "auth-failures"
+  | "comments"
+  | "comments-post"
+  | "comments-site"
+  | "sign-in"
+  | "sign-in-site";
 
 const settingFor: Record<LimiterName, (env: ReturnType<typeof rateLimitEnv>) => RateLimitSetting> = {
   revalidate: (env) => env.revalidate,
   "auth-failures": (env) => env.authFailures,
   comments: (env) => env.comments,
+  "comments-post": (env) => env.commentsPerPost,
+  "comments-site": (env) => env.commentsSite,
   "sign-in": (env) => env.signIn,
+  "sign-in-site": (env) => env.signInSite,
 };
+
+/** The identifier of a site-wide limiter: one bucket for everyone, whatever their address. */
+export const SITE_WIDE = "site";
 
 /**
  * `timeout` bounds how long a limit check may wait for Redis before it fails open (the request is

@@ -66,6 +66,8 @@ export const keys = {
   seeded: () => "blog:seeded:v1",
   /** The admin session signing key, generated once when ADMIN_SESSION_SECRET is not set. */
   adminSessionKey: () => "blog:admin:session-key",
+  /** An open admin session (its ID is the cookie's `jti`); signing out deletes it. */
+  adminSession: (sessionId: string) => `blog:admin:session:${sessionId}`,
   /** A revalidation ID's claim (`processing` under a lease, then `done`), namespaced by sender. */
   revalidationId: (namespacedId: string) => `revalidate:id:${namespacedId}`,
   /** The capped list of recent revalidations, newest first. */

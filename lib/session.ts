@@ -6,7 +6,14 @@
  * checks the Origin of every Server Action call.
  *
  * The token also carries `pwd`: an HMAC of the current password under the session key. Changing
- * ADMIN_PASSWORD therefore signs every existing session out, without a session store.
+ * ADMIN_PASSWORD therefore signs every existing session out.
+ *
+ * And it carries a session ID (`jti`) that must be listed in Redis (`blog:admin:session:<id>`,
+ * expiring with the cookie). Signing out deletes it, so a copied cookie stops working on the server
+ * the moment its owner signs out, not only when it expires.
+ *
+ * In production the cookie is named `__Host-admin_session`: browsers then accept it only with
+ * Secure, Path=/ and no Domain, so a sibling subdomain can neither set nor shadow it.
  *
  * The pure functions (`signSessionToken`, `verifySessionToken`, `passwordMatches`) take their keys
  * as arguments so tests can call them directly; the rest reads the request's cookies.
@@ -17,7 +24,10 @@ import { cookies } from "next/headers";
 import { adminEnv } from "./env";
 import { keys, redis } from "./redis";
 
-export const SESSION_COOKIE = "admin_session";
+/** The cookie's name: `__Host-` prefixed in production (it needs Secure, which needs HTTPS). */
+export function sessionCookieName(production = process.env.NODE_ENV === "production"): string {
+  return production ? "__Host-admin_session" : "admin_session";
+}
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 const ISSUER = "fresh-pages";
 const AUDIENCE = "fresh-pages:admin";
@@ -45,9 +55,11 @@ export async function signSessionToken(
   key: Uint8Array,
   password: string,
   now: Date = new Date(),
+  sessionId: string = randomBytes(18).toString("base64url"),
 ): Promise<string> {
   const issuedAt = Math.floor(now.getTime() / 1000);
   return new SignJWT({ pwd: passwordFingerprint(key, password) })
+    .setJti(sessionId)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject("admin")
     .setIssuer(ISSUER)
@@ -57,14 +69,17 @@ export async function signSessionToken(
     .sign(key);
 }
 
-/** True only for a token signed with `key`, unexpired, for this issuer/audience and this password. */
+/**
+ * The session ID of a token signed with `key`, unexpired, for this issuer/audience and this
+ * password; `undefined` for anything else. Whether the session is still open is `sessionIsOpen`.
+ */
 export async function verifySessionToken(
   token: string | undefined,
   key: Uint8Array,
   password: string | undefined,
   now: Date = new Date(),
-): Promise<boolean> {
-  if (!token || !password) return false;
+): Promise<string | undefined> {
+  if (!token || !password) return undefined;
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: ["HS256"],
@@ -75,9 +90,10 @@ export async function verifySessionToken(
     });
     const expected = Buffer.from(passwordFingerprint(key, password));
     const actual = Buffer.from(typeof payload.pwd === "string" ? payload.pwd : "");
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
+    const matches = actual.length === expected.length && timingSafeEqual(actual, expected);
+    return matches && typeof payload.jti === "string" && payload.jti.length > 0 ? payload.jti : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -122,25 +138,45 @@ async function loadGeneratedKey(): Promise<Uint8Array> {
 export async function hasAdminSession(): Promise<boolean> {
   const { password } = adminEnv();
   if (!password) return false;
-  const token = (await cookies()).get(SESSION_COOKIE)?.value;
+  const token = (await cookies()).get(sessionCookieName())?.value;
   if (!token) return false;
-  return verifySessionToken(token, await sessionKey(), password);
+  const sessionId = await verifySessionToken(token, await sessionKey(), password);
+  return sessionId !== undefined && (await sessionIsOpen(sessionId));
 }
 
-/** Sets the session cookie. Server Actions only (cookies can be set there and in route handlers). */
+export async function sessionIsOpen(sessionId: string): Promise<boolean> {
+  return (await redis().exists(keys.adminSession(sessionId))) === 1;
+}
+
+/** Opens a server-side session and sets its cookie. Server Actions only (cookies can be set there and in route handlers). */
 export async function startAdminSession(): Promise<void> {
   const { password } = adminEnv();
   if (!password) throw new Error("Cannot start an admin session: ADMIN_PASSWORD is not set.");
-  const token = await signSessionToken(await sessionKey(), password);
-  (await cookies()).set(SESSION_COOKIE, token, {
+  const sessionId = randomBytes(18).toString("base64url");
+  await redis().set(keys.adminSession(sessionId), "1", { ex: SESSION_TTL_SECONDS });
+  const token = await signSessionToken(await sessionKey(), password, new Date(), sessionId);
+  (await cookies()).set(sessionCookieName(), token, { ...cookieAttributes(), maxAge: SESSION_TTL_SECONDS });
+}
+
+function cookieAttributes() {
+  return {
     httpOnly: true,
     sameSite: "lax",
     secure: process.env.NODE_ENV === "production",
     path: "/",
-    maxAge: SESSION_TTL_SECONDS,
-  });
+  } as const;
 }
 
+/** Closes the session on the server (a copy of the cookie stops working) and deletes the cookie. */
 export async function endAdminSession(): Promise<void> {
-  (await cookies()).delete(SESSION_COOKIE);
+  const jar = await cookies();
+  const token = jar.get(sessionCookieName())?.value;
+  const { password } = adminEnv();
+  if (token && password) {
+    const sessionId = await verifySessionToken(token, await sessionKey(), password);
+    if (sessionId) await redis().del(keys.adminSession(sessionId));
+  }
+  // Expired with the attributes it was set with: a browser ignores a __Host- cookie without Secure and
+  // Path=/, which is what a bare delete() sends.
+  jar.set(sessionCookieName(), "", { ...cookieAttributes(), maxAge: 0 });
 }

@@ -123,11 +123,43 @@ function preview(value: string): string {
   return value.length > 60 ? `${value.slice(0, 60)}…` : value;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Token scopes
+
+/** The keyed prefixes a scope can cover whole, as `<prefix>:*`. */
+export const SCOPE_PREFIXES = Object.values(prefixed);
+
 /**
- * Whether a token scope pattern covers a tag. A pattern is an exact tag (`posts`) or a prefix
- * ending in `*` (`post:*`); `*` alone covers everything.
+ * The only valid scope patterns: `*` (every tag), an exact tag (`posts`, `post:hello-world`), or a
+ * known prefix with `:*` (`post:*`). Anything else (`s*`, `post*`, `p*st:*`) is refused when a
+ * token is minted and when one is verified: a free-form prefix match would let `s*` cover `site`
+ * and `post*` cover every `posts` list, which is not what anyone reading the scope expects.
  */
+export const SCOPE_SHAPES = [
+  "*",
+  ...Object.keys(fixed),
+  ...SCOPE_PREFIXES.map((prefix) => `${prefix}:*`),
+  ...SCOPE_PREFIXES.map((prefix) => `${prefix}:<slug>`),
+] as const;
+
+export function checkScopePattern(pattern: string): { ok: true } | { ok: false; reason: string } {
+  if (pattern === "*") return { ok: true };
+  if (pattern.endsWith(":*")) {
+    const prefix = pattern.slice(0, -2);
+    if ((SCOPE_PREFIXES as string[]).includes(prefix)) return { ok: true };
+  } else if (!pattern.includes("*") && parseTag(pattern).ok) {
+    return { ok: true };
+  }
+  return {
+    ok: false,
+    reason: `Scope pattern ${JSON.stringify(preview(pattern))} is not valid: use one of ${SCOPE_SHAPES.join(", ")} (slug: ${KEY_RULE}).`,
+  };
+}
+
+/** Whether a (valid) scope pattern covers a tag: `*` covers every tag, `post:*` every `post:<slug>`. */
 export function scopeCovers(pattern: string, tag: string): boolean {
-  if (pattern.endsWith("*")) return tag.startsWith(pattern.slice(0, -1));
+  if (!checkScopePattern(pattern).ok) return false;
+  if (pattern === "*") return true;
+  if (pattern.endsWith(":*")) return tag.startsWith(pattern.slice(0, -1));
   return pattern === tag;
 }

@@ -18,8 +18,9 @@ Usage: npm run token -- --iss <sender> [--expires 365d] [--scope <pattern>]... [
 
   --iss <sender>       the sender's name (required): rate limits and revalidation IDs are per sender
   --expires <dur>      lifetime: 30d, 12h, 1y ... (default 365d); rotate the secret to revoke early
-  --scope <pattern>    a tag or prefix* this token may revalidate, repeatable (posts, post:*, comments:*);
-                       without --scope the token may revalidate every tag
+  --scope <pattern>    what this token may revalidate, repeatable: *, a tag (site, posts, post:<slug>,
+                       comments:<slug>) or a known prefix with :* (post:*, comments:*); nothing else.
+                       Without --scope the token may revalidate every tag
   --aud <audience>     the audience claim (default: REVALIDATION_AUDIENCE, else "revalidate")
   -h, --help           show this help
 

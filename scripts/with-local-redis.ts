@@ -1,12 +1,18 @@
 /**
- * Runs a command with Redis available, with no setup: `npm run dev|build|start` go through here.
+ * Runs a command with Redis available: `npm run dev|build|start` go through here.
  *
- *   tsx scripts/with-local-redis.ts [--ephemeral] [--port N] <command...>
+ *   tsx scripts/with-local-redis.ts [--local] [--ephemeral] [--port N] [--token T] <command...>
  *
- * With Upstash credentials in the environment or the .env files, the command just runs. Without them, it
- * reuses a local endpoint already answering on the port (`npm run redis:local` in another terminal) or
- * starts one for the lifetime of the command, so a chained `sh -c "next build && next start"` sees one
- * Redis throughout (`next build` prerenders cached pages, and `next start` must then read the same data).
+ * With Upstash credentials in the environment or the .env files, the command just runs. Without them:
+ * - `next dev` gets a local endpoint: it reuses one already running (`npm run redis:local` in another
+ *   terminal, found through .data/upstash-local.json) or starts one for the lifetime of the command;
+ * - anything else (`next build`, `next start`) gets one only when asked for explicitly, with `--local`
+ *   or `UPSTASH_LOCAL=1`, and never on a deployment host (VERCEL and the like): a build or server that
+ *   silently ran against a throwaway local Redis would deploy a site whose data lives nowhere.
+ *   Otherwise it stops with a message naming the variables to set.
+ * A chained `sh -c "next build && next start"` sees one Redis throughout (`next build` prerenders
+ * cached pages, and `next start` must then read the same data). `--ephemeral` keeps nothing on disk and
+ * never borrows a running endpoint; `--token` sets the endpoint's token (test harnesses pass one).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -15,16 +21,19 @@ import { delimiter, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import nextEnv from "@next/env";
 import { hasRedisCredentials } from "../lib/env";
+import { readEndpointFile, removeEndpointFile, writeEndpointFile } from "./upstash-local/endpoint-file";
+import { localEndpointRefusal } from "./upstash-local/policy";
 import {
   DEFAULT_PORT,
-  DEFAULT_TOKEN,
   type LocalUpstash,
   probeLocalUpstash,
   startLocalUpstash,
 } from "./upstash-local/server";
 
-const USAGE = "Usage: tsx scripts/with-local-redis.ts [--ephemeral] [--port N] <command...>";
 const root = fileURLToPath(new URL("../", import.meta.url));
+
+const USAGE =
+  "Usage: tsx scripts/with-local-redis.ts [--local] [--ephemeral] [--port N] [--token T] <command...>";
 
 function fail(message: string, code = 1): never {
   console.error(message);
@@ -33,13 +42,19 @@ function fail(message: string, code = 1): never {
 
 function parse(argv: string[]) {
   let ephemeral = false;
+  let local = false;
+  let token: string | undefined;
   let port: number | undefined;
   let i = 0;
   // Only leading options are ours; everything from the command on passes through untouched (`-- -p 4000`).
   for (; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--ephemeral") ephemeral = true;
-    else if (arg === "--port") {
+    else if (arg === "--local") local = true;
+    else if (arg === "--token") {
+      token = argv[++i];
+      if (!token || token.length < 16) fail(`--token needs a token of at least 16 characters.\n${USAGE}`);
+    } else if (arg === "--port") {
       port = Number(argv[++i]);
       if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port needs a port number.\n${USAGE}`);
     } else if (arg === "--") {
@@ -49,23 +64,34 @@ function parse(argv: string[]) {
   }
   const command = argv.slice(i);
   if (command.length === 0) fail(USAGE);
-  return { ephemeral, port, command };
+  return { ephemeral, local, token, port, command };
 }
 
-async function provideRedis(options: { ephemeral: boolean; port: number | undefined }): Promise<{
+async function provideRedis(options: {
+  ephemeral: boolean;
+  port: number | undefined;
+  token: string | undefined;
+}): Promise<{
   env: Record<string, string>;
   endpoint?: LocalUpstash;
 }> {
   const preferred = options.port ?? DEFAULT_PORT;
-  const url = `http://127.0.0.1:${preferred}`;
-  // An ephemeral run promises a fresh store, so it never borrows a running (persistent) endpoint.
-  if (!options.ephemeral && (await probeLocalUpstash(url, DEFAULT_TOKEN))) {
-    console.error(`[upstash-local] Using the local Redis endpoint already running at ${url}.`);
-    return { env: { UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: DEFAULT_TOKEN } };
+  // An ephemeral run promises a fresh store, so it never borrows a running (persistent) endpoint; an
+  // explicit port or token is a promise to whoever else talks to it, so neither does that.
+  const running = readEndpointFile(root);
+  if (
+    !options.ephemeral &&
+    options.port === undefined &&
+    options.token === undefined &&
+    running &&
+    (await probeLocalUpstash(running.url, running.token))
+  ) {
+    console.error(`[upstash-local] Using the local Redis endpoint already running at ${running.url}.`);
+    return { env: { UPSTASH_REDIS_REST_URL: running.url, UPSTASH_REDIS_REST_TOKEN: running.token } };
   }
 
   const dataDir = options.ephemeral ? undefined : join(root, ".data", "redis");
-  const start = (port: number) => startLocalUpstash({ port, dataDir });
+  const start = (port: number) => startLocalUpstash({ port, dataDir, token: options.token });
   let endpoint: LocalUpstash;
   try {
     endpoint = await start(preferred);
@@ -89,8 +115,9 @@ async function provideRedis(options: { ephemeral: boolean; port: number | undefi
         ? `data in ${relative(process.cwd(), dataDir) || "."}`
         : "ephemeral";
   console.error(
-    `[upstash-local] No Upstash credentials found, so a local Redis endpoint runs at ${endpoint.url} (${endpoint.engine}, ${storage}) for this command.`,
+    `[upstash-local] No Upstash credentials found, so a local Redis endpoint runs at ${endpoint.url} (${endpoint.engine}, ${storage}) for this command, with a new random token.`,
   );
+  if (dataDir) writeEndpointFile(root, endpoint);
   return {
     env: { UPSTASH_REDIS_REST_URL: endpoint.url, UPSTASH_REDIS_REST_TOKEN: endpoint.token },
     endpoint,
@@ -98,7 +125,7 @@ async function provideRedis(options: { ephemeral: boolean; port: number | undefi
 }
 
 async function main(): Promise<void> {
-  const { ephemeral, port, command } = parse(process.argv.slice(2));
+  const { ephemeral, local: explicit, token, port, command } = parse(process.argv.slice(2));
   const [program = "", ...args] = command;
 
   // Only to decide whether credentials exist: the child gets the original environment, so that Next.js
@@ -119,9 +146,16 @@ async function main(): Promise<void> {
     error: (...parts: unknown[]) => console.error(...parts),
   });
   const configured = hasRedisCredentials(process.env);
-  const { env: redisVars, endpoint } = configured ? { env: {} } : await provideRedis({ ephemeral, port });
+  if (!configured) {
+    const refusal = localEndpointRefusal({ command, explicit, env: process.env });
+    if (refusal) fail(refusal);
+  }
+  const { env: redisVars, endpoint } = configured
+    ? { env: {} }
+    : await provideRedis({ ephemeral, port, token });
 
   if (interruptedBy) {
+    if (endpoint) removeEndpointFile(root, endpoint.token);
     await endpoint?.close();
     process.exit(128 + constants.signals[interruptedBy]);
   }
@@ -149,6 +183,7 @@ async function main(): Promise<void> {
       resolveCode(exitCode ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
+  if (endpoint) removeEndpointFile(root, endpoint.token);
   await endpoint?.close();
   process.exit(code);
 }

@@ -7,9 +7,9 @@ import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { type ActionState, tryAgainIn } from "@/lib/actions";
-import { clientIp } from "@/lib/client-ip";
+import { clientAddress } from "@/lib/client-ip";
 import { adminEnv } from "@/lib/env";
-import { limiter } from "@/lib/rate-limit";
+import { limiter, SITE_WIDE } from "@/lib/rate-limit";
 import { endAdminSession, passwordMatches, startAdminSession } from "@/lib/session";
 import { safeNextPath } from "./next-path";
 
@@ -33,31 +33,30 @@ export async function signIn(_previous: SignInState, formData: FormData): Promis
     return { status: "error", fieldErrors: { password: message ?? "Enter the admin password." } };
   }
 
-  // Only failed attempts count (RATE_LIMIT_SIGN_IN): a blocked address is refused before the
-  // password is even compared, and a correct password never uses up the allowance.
-  const ip = clientIp(await headers());
-  const limit = limiter("sign-in");
-  if (ip) {
-    const { remaining, reset } = await limit.getRemaining(ip);
-    if (remaining <= 0) return tooManyAttempts(reset);
-  }
+  // Every attempt is counted before the password is compared, per address (a shared bucket when
+  // the address cannot be trusted, see lib/client-ip.ts) and site-wide, so neither parallel guesses
+  // nor a forged X-Forwarded-For get extra tries. A correct password gives the address its allowance back.
+  const address = clientAddress(await headers());
+  const perAddress = limiter("sign-in");
+  const mine = await perAddress.limit(address.key);
+  if (!mine.success) return tooManyAttempts(mine.reset);
+  // Only attempts an address was allowed reach the site-wide count, so one blocked client cannot drain it.
+  const site = await limiter("sign-in-site").limit(SITE_WIDE);
+  if (!site.success) return tooManyAttempts(site.reset, "on this site");
 
   if (!passwordMatches(parsed.data.password, expected)) {
-    if (ip) {
-      const { success, remaining, reset } = await limit.limit(ip);
-      if (!success || remaining <= 0) return tooManyAttempts(reset);
-    }
     return { status: "error", fieldErrors: { password: "That is not the admin password." } };
   }
 
+  await perAddress.resetUsedTokens(address.key);
   await startAdminSession();
   redirect(parsed.data.next);
 }
 
-function tooManyAttempts(reset: number): SignInState {
+function tooManyAttempts(reset: number, where = "from your address"): SignInState {
   return {
     status: "error",
-    message: `Too many failed sign-in attempts. Try again in ${tryAgainIn(reset)}.`,
+    message: `Too many sign-in attempts ${where}. Try again in ${tryAgainIn(reset)}.`,
   };
 }
 

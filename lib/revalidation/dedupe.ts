@@ -5,7 +5,13 @@
  * The lease is why a crash between claim and "done" cannot block an ID forever: the key simply
  * expires and the sender's retry claims it again. Claiming reads and writes in one Lua script, so
  * two concurrent deliveries can never both see "absent", and it costs one round trip.
+ *
+ * An ID is bound to what it revalidates. Its namespace is the sender (`iss`) and a digest of the
+ * token's scope, so a narrowly scoped token can never claim an ID first and turn a broader token's
+ * delivery into a "duplicate" no-op. The claim also remembers a digest of its sorted tags: the same
+ * ID with other tags is a 409 `id_conflict` that says what differs, never a duplicate.
  */
+import { createHash } from "node:crypto";
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
 import { keys } from "../redis";
@@ -14,21 +20,35 @@ import { keys } from "../redis";
 export const DEFAULT_LEASE_MS = 30_000;
 export const RECENT_LOG_LENGTH = 100;
 
-/** IDs are namespaced by `iss`, so two senders' "post-42" never collide. Neither part can contain "|" unescaped. */
-export function namespacedId(iss: string | undefined, id: string): string {
-  return `${encodeURIComponent(iss ?? "")}|${id}`;
+/**
+ * The key an ID is claimed under: sender, scope digest, ID. Neither `iss` (encoded) nor the digest
+ * (hex) can contain "|". No scope and `["*"]` are the same authority, so they share a namespace.
+ */
+export function namespacedId(token: { iss: string; scope: string[] | undefined }, id: string): string {
+  const scope = [...new Set(token.scope ?? ["*"])].sort();
+  return `${encodeURIComponent(token.iss)}|${scope.length === 1 && scope[0] === "*" ? "*" : digestOf(scope)}|${id}`;
+}
+
+/** A short digest of a set of strings (tags, scope patterns), independent of order and repeats. */
+export function digestOf(values: readonly string[]): string {
+  const sorted = [...new Set(values)].sort();
+  return createHash("sha256").update(sorted.join("\n")).digest("base64url").slice(0, 22);
 }
 
 const CLAIM = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
-  redis.call('HSET', KEYS[1], 'state', 'processing', 'owner', ARGV[1], 'firstSeenAt', ARGV[2])
+  redis.call('HSET', KEYS[1], 'state', 'processing', 'owner', ARGV[1], 'firstSeenAt', ARGV[2], 'tagsDigest', ARGV[4], 'tags', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {'claimed', ARGV[2], 0}
+  return {'claimed', ARGV[2], 0, ''}
 end
 local firstSeenAt = redis.call('HGET', KEYS[1], 'firstSeenAt') or ''
-if state == 'done' then return {'done', firstSeenAt, 0} end
-return {'processing', firstSeenAt, redis.call('PTTL', KEYS[1])}
+local digest = redis.call('HGET', KEYS[1], 'tagsDigest')
+if digest and digest ~= ARGV[4] then
+  return {'conflict', firstSeenAt, 0, redis.call('HGET', KEYS[1], 'tags') or '[]'}
+end
+if state == 'done' then return {'done', firstSeenAt, 0, ''} end
+return {'processing', firstSeenAt, redis.call('PTTL', KEYS[1]), ''}
 `;
 
 // Only the owner's own claim is released: after a lease ran out, another delivery may hold the ID.
@@ -43,34 +63,61 @@ return 0
 const MARK_DONE = `
 redis.call('HSET', KEYS[1], 'state', 'done', 'doneAt', ARGV[2])
 redis.call('HSETNX', KEYS[1], 'firstSeenAt', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'tagsDigest', ARGV[4])
+redis.call('HSETNX', KEYS[1], 'tags', ARGV[5])
 redis.call('HDEL', KEYS[1], 'owner')
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
-const claimReply = z.tuple([z.enum(["claimed", "done", "processing"]), z.string(), z.coerce.number()]);
+const claimReply = z.tuple([
+  z.enum(["claimed", "done", "processing", "conflict"]),
+  z.string(),
+  z.coerce.number(),
+  z.string(),
+]);
 
 export type ClaimResult =
   | { state: "claimed" }
+  | { state: "conflict"; firstSeenAt: string; firstTags: string[] }
   | { state: "duplicate"; firstSeenAt: string }
   | { state: "in_progress"; retryAfterSeconds: number };
 
 /**
  * Claims `namespacedId` for `owner` (one request): absent → claimed under a `leaseMs` lease,
- * done → duplicate, processing → in progress, with the seconds left on the lease.
+ * other tags than the first claim's → conflict, done → duplicate, processing → in progress, with
+ * the seconds left on the lease.
  */
 export async function claimRevalidationId(
   redis: Redis,
   id: string,
-  claim: { owner: string; now: Date; leaseMs: number },
+  claim: { owner: string; now: Date; leaseMs: number; tags: readonly string[] },
 ): Promise<ClaimResult> {
   const reply = claimReply.parse(
-    await redis.eval(CLAIM, [keys.revalidationId(id)], [claim.owner, claim.now.toISOString(), claim.leaseMs]),
+    await redis.eval(
+      CLAIM,
+      [keys.revalidationId(id)],
+      [claim.owner, claim.now.toISOString(), claim.leaseMs, digestOf(claim.tags), storedTags(claim.tags)],
+    ),
   );
-  const [state, firstSeenAt, pttl] = reply;
+  const [state, firstSeenAt, pttl, firstTags] = reply;
   if (state === "claimed") return { state: "claimed" };
+  if (state === "conflict") return { state: "conflict", firstSeenAt, firstTags: parseStoredTags(firstTags) };
   if (state === "done") return { state: "duplicate", firstSeenAt };
   return { state: "in_progress", retryAfterSeconds: Math.max(1, Math.ceil(pttl / 1000)) };
+}
+
+function storedTags(tags: readonly string[]): string {
+  return JSON.stringify([...new Set(tags)].sort());
+}
+
+function parseStoredTags(raw: string): string[] {
+  try {
+    const parsed = z.array(z.string()).safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }
 
 export async function releaseRevalidationId(redis: Redis, id: string, owner: string): Promise<void> {
@@ -80,12 +127,18 @@ export async function releaseRevalidationId(redis: Redis, id: string, owner: str
 export async function markRevalidationDone(
   redis: Redis,
   id: string,
-  done: { firstSeenAt: Date; doneAt: Date; ttlSeconds: number },
+  done: { firstSeenAt: Date; doneAt: Date; ttlSeconds: number; tags: readonly string[] },
 ): Promise<void> {
   await redis.eval(
     MARK_DONE,
     [keys.revalidationId(id)],
-    [done.firstSeenAt.toISOString(), done.doneAt.toISOString(), done.ttlSeconds],
+    [
+      done.firstSeenAt.toISOString(),
+      done.doneAt.toISOString(),
+      done.ttlSeconds,
+      digestOf(done.tags),
+      storedTags(done.tags),
+    ],
   );
 }
 
@@ -97,6 +150,22 @@ export type RecentRevalidation = {
   tags: string[];
   outcome: string;
 };
+
+/** "adds post:a; leaves out posts": how `tags` differ from the ID's first claim, for a 409. */
+export function describeTagDifference(firstTags: readonly string[], tags: readonly string[]): string {
+  const list = (values: string[]) =>
+    `${values
+      .slice(0, 5)
+      .map((v) => JSON.stringify(v))
+      .join(", ")}${values.length > 5 ? ` and ${values.length - 5} more` : ""}`;
+  const added = [...new Set(tags)].filter((tag) => !firstTags.includes(tag));
+  const missing = firstTags.filter((tag) => !tags.includes(tag));
+  const parts = [
+    ...(added.length > 0 ? [`adds ${list(added)}`] : []),
+    ...(missing.length > 0 ? [`leaves out ${list(missing)}`] : []),
+  ];
+  return parts.length > 0 ? parts.join(" and ") : "lists other tags";
+}
 
 /** Appends to the capped recent-revalidations list (newest first), for operators to look at. */
 export async function appendRecentRevalidation(redis: Redis, entry: RecentRevalidation): Promise<void> {

@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   method_not_allowed: 405,
   in_progress: 409,
+  id_conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

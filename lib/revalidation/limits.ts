@@ -2,11 +2,12 @@
  * Step 4 and the failed-authentication limit of step 2, on the `revalidate` and `auth-failures`
  * limiters of lib/rate-limit.ts.
  *
- * Failed authentications are counted per client IP. An address over that limit gets a 429 whether
- * or not its token is valid, so it learns nothing from guessing. To keep the critical path at two
- * round trips, a valid token's check of that limit travels with the per-sender limit in one
- * request (auto-pipelining batches calls made in the same tick); as both are answered before any
- * response, the outcome is the same as checking before verifying.
+ * Failed authentications are counted per client address (lib/client-ip.ts; every client without a
+ * trustworthy address shares one bucket). Past the limit, a failed attempt is answered 429 with
+ * `Retry-After` instead of 401, which slows a guesser down. A request whose token verifies is never
+ * refused because of that count: otherwise anyone sending garbage from (or claiming to be) a CMS's
+ * address, or sharing the unknown bucket with it, could lock the CMS out. A verified request is
+ * limited per sender (`iss`, which every token carries) only.
  */
 import type { Ratelimit } from "@upstash/ratelimit";
 import { Rejection } from "./errors";
@@ -34,16 +35,16 @@ function rateLimited(message: string, verdict: Verdict, nowMs: number): Rejectio
 }
 
 const TOO_MANY_FAILURES =
-  "Too many failed authentication attempts from this address. Check the token (secret, `aud`, expiry) before retrying.";
+  "Too many failed authentication attempts from this address. Check the token (secret, `aud`, `iss`, expiry) before retrying.";
 
 /**
- * Counts one failed authentication for `ip` and returns what to answer: the 401 itself, or a 429
+ * Counts one failed authentication for the client (`clientKey`, from lib/client-ip.ts) and returns what to answer: the 401 itself, or a 429
  * when the address was already over its limit. Redis trouble (or limiters that cannot be built)
  * is logged by the budget and the 401 stands.
  */
 export async function countAuthFailure(options: {
   limiters: () => Limiters;
-  ip: string;
+  clientKey: string;
   unauthorized: Rejection;
   budget: RedisBudget;
   after: (task: () => Promise<unknown>) => void;
@@ -51,11 +52,21 @@ export async function countAuthFailure(options: {
 }): Promise<Rejection> {
   try {
     const result = await options.budget.roundTrip("auth-failure limit", () =>
-      options.limiters().authFailures.limit(`ip:${options.ip}`),
+      options.limiters().authFailures.limit(options.clientKey),
     );
     options.after(() => result.pending);
     if (result.reason === "timeout") throw new RedisUnavailable("auth-failure limit: limiter timed out");
-    return result.success ? options.unauthorized : rateLimited(TOO_MANY_FAILURES, result, options.nowMs());
+    if (result.success) return options.unauthorized;
+    // The reason travels along: a misconfigured sender sharing the bucket learns what to fix, and a
+    // guesser learns nothing a 401 would not have told it.
+    const limited = rateLimited(
+      `${TOO_MANY_FAILURES} This attempt failed too: ${options.unauthorized.message}`,
+      result,
+      options.nowMs(),
+    );
+    return new Rejection("rate_limited", limited.message, {
+      headers: { ...limited.headers, ...options.unauthorized.headers },
+    });
   } catch (error) {
     if (error instanceof RedisUnavailable) return options.unauthorized;
     throw error;
@@ -70,48 +81,36 @@ export type LimitOutcome = {
 };
 
 /**
- * For a verified token: the client IP's failed-authentication limit (read only) and, when
- * `consume` is set, one unit of the sender's limit (`iss`, else the client IP), in one round
- * trip. Throws a 429 Rejection when either is exhausted; fails open when Redis does not answer.
+ * For a verified token, when `consume` is set: one unit of the sender's limit (`iss`), in one
+ * round trip. Throws a 429 Rejection when it is exhausted; fails open when Redis does not answer.
  */
 export async function checkLimits(options: {
   limiters: () => Limiters;
-  ip: string | undefined;
-  iss: string | undefined;
+  iss: string;
   consume: boolean;
   budget: RedisBudget;
   after: (task: () => Promise<unknown>) => void;
   nowMs: () => number;
 }): Promise<LimitOutcome> {
-  const { ip, iss } = options;
+  const { iss } = options;
   const notes: string[] = [];
-  const sender = iss ? `iss:${iss}` : ip ? `ip:${ip}` : undefined;
-  if (!ip) notes.push("client IP unknown: failed-authentication limit skipped");
-  if (options.consume && !sender) notes.push("no iss and no client IP: rate limit skipped");
-  const consume = options.consume ? sender : undefined;
-  if (!ip && !consume) return { headers: {}, notes };
+  if (!options.consume) return { headers: {}, notes };
 
   try {
-    const [gate, limit] = await options.budget.roundTrip("rate limit", () => {
-      const limiters = options.limiters();
-      // Both calls start in this tick, so they share one HTTP request.
-      return Promise.all([
-        ip ? limiters.authFailures.getRemaining(`ip:${ip}`) : undefined,
-        consume ? limiters.revalidate.limit(consume) : undefined,
-      ]);
-    });
-    if (limit) options.after(() => limit.pending);
+    const limit = await options.budget.roundTrip("rate limit", () =>
+      options.limiters().revalidate.limit(`iss:${iss}`),
+    );
+    options.after(() => limit.pending);
     const now = options.nowMs();
-    if (gate && gate.remaining <= 0) throw rateLimited(TOO_MANY_FAILURES, gate, now);
-    if (limit?.reason === "timeout") throw new RedisUnavailable("rate limit: limiter timed out");
-    if (limit && !limit.success) {
+    if (limit.reason === "timeout") throw new RedisUnavailable("rate limit: limiter timed out");
+    if (!limit.success) {
       throw rateLimited(
-        `Too many revalidation requests from ${iss ? `sender "${iss}"` : "this address"}. Batch tags into fewer requests (up to 64 per request).`,
+        `Too many revalidation requests from sender "${iss}". Batch tags into fewer requests (up to 64 per request).`,
         limit,
         now,
       );
     }
-    return { headers: limit ? rateLimitHeaders(limit, now) : {}, notes };
+    return { headers: rateLimitHeaders(limit, now), notes };
   } catch (error) {
     if (!(error instanceof RedisUnavailable)) throw error;
     notes.push("rate limit unavailable: failed open");

@@ -5,7 +5,7 @@
  */
 import { SignJWT } from "jose";
 import { MIN_SECRET_BYTES } from "../env";
-import { parseTag, TAG_SHAPES } from "../tags";
+import { checkScopePattern } from "../tags";
 import { ID_PATTERN, ID_RULE } from "./request";
 import { ISSUER_PATTERN, MAX_SCOPE_PATTERNS, TOKEN_ALGORITHM } from "./token";
 
@@ -16,8 +16,8 @@ export type MintOptions = {
   /** Seconds from `now` until the token expires. */
   expiresInSeconds: number;
   audience?: string;
-  /** The sender's name: rate limits and revalidation IDs are per `iss`. */
-  issuer?: string;
+  /** The sender's name (required: the receiver refuses tokens without one); rate limits and revalidation IDs are per `iss`. */
+  issuer: string;
   /** The revalidation ID, for a token minted per request. Never set it on a long-lived token. */
   jti?: string;
   /** Tag patterns (`posts`, `post:*`) the token may revalidate; omitted means every tag. */
@@ -50,7 +50,7 @@ export async function mintRevalidationToken(options: MintOptions): Promise<strin
   if (!Number.isInteger(options.expiresInSeconds) || options.expiresInSeconds < 1) {
     throw new MintError("The expiry must be a whole number of seconds, at least 1.");
   }
-  if (options.issuer !== undefined && !ISSUER_PATTERN.test(options.issuer)) {
+  if (!ISSUER_PATTERN.test(options.issuer)) {
     throw new MintError("The issuer (iss) must be 1 to 100 of A-Z a-z 0-9 . _ : @ / + -.");
   }
   if (options.jti !== undefined && !ID_PATTERN.test(options.jti)) {
@@ -63,12 +63,10 @@ export async function mintRevalidationToken(options: MintOptions): Promise<strin
         `A scope is 1 to ${MAX_SCOPE_PATTERNS} tag patterns of 1 to 256 characters, e.g. posts or post:*.`,
       );
     }
-    // A typo in an exact pattern would make a token that can revalidate nothing.
-    const typo = options.scope.find((pattern) => !pattern.endsWith("*") && !parseTag(pattern).ok);
-    if (typo !== undefined) {
-      throw new MintError(
-        `Scope pattern ${JSON.stringify(typo)} is not a tag: use a tag (${TAG_SHAPES.join(", ")}) or a prefix ending in * (post:*).`,
-      );
+    // A typo would make a token that revalidates nothing; a free-form prefix (`s*`) one that revalidates too much.
+    for (const pattern of options.scope) {
+      const checked = checkScopePattern(pattern);
+      if (!checked.ok) throw new MintError(checked.reason);
     }
   }
 
@@ -78,7 +76,7 @@ export async function mintRevalidationToken(options: MintOptions): Promise<strin
     .setAudience(options.audience ?? DEFAULT_AUDIENCE)
     .setIssuedAt(nowSeconds)
     .setExpirationTime(nowSeconds + options.expiresInSeconds);
-  if (options.issuer !== undefined) jwt.setIssuer(options.issuer);
+  jwt.setIssuer(options.issuer);
   if (options.jti !== undefined) jwt.setJti(options.jti);
   return jwt.sign(new TextEncoder().encode(secret));
 }

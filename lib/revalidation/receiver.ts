@@ -4,7 +4,7 @@
  * through `ReceiverDeps`, so tests call it with a Request and a real Redis, without a server.
  */
 import type { Redis } from "@upstash/redis";
-import { clientIp } from "../client-ip";
+import { type ClientAddress, clientAddress } from "../client-ip";
 import { ConfigError, type RevalidationEnv, revalidationEnv } from "../env";
 import { createLimiter } from "../rate-limit";
 import { describeError, failFastRedis } from "../redis";
@@ -13,6 +13,7 @@ import {
   appendRecentRevalidation,
   claimRevalidationId,
   DEFAULT_LEASE_MS,
+  describeTagDifference,
   markRevalidationDone,
   namespacedId,
   releaseRevalidationId,
@@ -64,7 +65,8 @@ export type ReceiverDeps = {
   /** Next's `after`: runs work once the response has been sent. */
   after: (task: () => Promise<unknown>) => void;
   log: Logger;
-  clientIp: (headers: Headers) => string | undefined;
+  /** The client's rate-limit key, by the configured trust model (lib/client-ip.ts). */
+  clientAddress: (headers: Headers) => ClientAddress;
   now: () => Date;
   requestId: () => string;
   leaseMs: number;
@@ -88,7 +90,7 @@ export function productionDeps(next: Pick<ReceiverDeps, "revalidateTag" | "after
       return limiters;
     },
     log: consoleLogger,
-    clientIp: (headers) => clientIp(headers),
+    clientAddress: (headers) => clientAddress(headers),
     now: () => new Date(),
     requestId: () => crypto.randomUUID(),
     leaseMs: DEFAULT_LEASE_MS,
@@ -222,27 +224,31 @@ async function receive(request: Request, context: Context): Promise<Reply> {
     );
   }
   const config = readConfig(deps, trace);
-  const ip = deps.clientIp(request.headers);
+  const client = deps.clientAddress(request.headers);
   const after = (task: () => Promise<unknown>) => context.afterResponse.push(task);
   const nowMs = () => deps.now().getTime();
   const limiters = deps.limiters;
 
-  // 2. Token. A failure is counted against the client IP, and past its limit the answer is a 429.
+  // 2. Token. A failure is counted against the client's address (a shared bucket when it has no
+  // trustworthy one), and past its limit the answer is a 429. A verified token never meets that count.
   let token: VerifiedToken;
   try {
     token = await authenticate(request, config, context);
   } catch (error) {
     if (!(error instanceof Rejection)) throw error;
-    if (!ip) {
-      trace.notes.push("client IP unknown: failed authentication not counted");
-      throw error;
-    }
-    throw await countAuthFailure({ limiters, ip, unauthorized: error, budget, after, nowMs });
+    if (!client.trusted) trace.notes.push(`failed authentication counted in the ${client.reason}`);
+    throw await countAuthFailure({
+      limiters,
+      clientKey: client.key,
+      unauthorized: error,
+      budget,
+      after,
+      nowMs,
+    });
   }
-  trace.iss = token.iss ?? null;
+  trace.iss = token.iss;
 
-  // 3. Content type, size, JSON, schema, ID, scope. A failure here is answered only after the
-  // failed-authentication limit was checked (step 4's round trip), as the contract puts that first.
+  // 3. Content type, size, JSON, schema, ID, scope.
   let input: { body: RevalidationBody; id: RevalidationId | undefined } | undefined;
   let invalid: Rejection | undefined;
   try {
@@ -256,10 +262,9 @@ async function receive(request: Request, context: Context): Promise<Reply> {
     invalid = error;
   }
 
-  // 4. Rate limits (and the failed-authentication limit of step 2, in the same round trip).
+  // 4. Rate limit per sender.
   const limits = await checkLimits({
     limiters,
-    ip,
     iss: token.iss,
     consume: input !== undefined,
     budget,
@@ -280,15 +285,26 @@ async function receive(request: Request, context: Context): Promise<Reply> {
   }
 
   // 5. Claim the ID.
-  const key = id ? namespacedId(token.iss, id.id) : undefined;
+  const key = id ? namespacedId(token, id.id) : undefined;
   const firstSeenAt = deps.now();
   const owner = context.requestId;
   let claimed = false;
   if (key && id) {
     try {
       const claim = await budget.roundTrip("claim", () =>
-        claimRevalidationId(deps.redis(), key, { owner, now: firstSeenAt, leaseMs: deps.leaseMs }),
+        claimRevalidationId(deps.redis(), key, {
+          owner,
+          now: firstSeenAt,
+          leaseMs: deps.leaseMs,
+          tags: body.tags,
+        }),
       );
+      if (claim.state === "conflict") {
+        throw new Rejection(
+          "id_conflict",
+          `Revalidation ID ${JSON.stringify(id.id)} was first used at ${claim.firstSeenAt || "an earlier time"} with other tags: this request ${describeTagDifference(claim.firstTags, body.tags)}. Nothing was revalidated. Use a new ID for each change (one ID per set of tags), or resend exactly the first request's tags.`,
+        );
+      }
       if (claim.state === "duplicate") {
         trace.outcome = "duplicate";
         trace.deduplicated = true;
@@ -342,7 +358,12 @@ async function receive(request: Request, context: Context): Promise<Reply> {
   trace.outcome = "revalidated";
   if (claimed && key) {
     context.afterResponse.push(() =>
-      markRevalidationDone(deps.redis(), key, { firstSeenAt, doneAt: at, ttlSeconds: config.idTtlSeconds }),
+      markRevalidationDone(deps.redis(), key, {
+        firstSeenAt,
+        doneAt: at,
+        ttlSeconds: config.idTtlSeconds,
+        tags: body.tags,
+      }),
     );
   }
   context.afterResponse.push(() =>
@@ -350,7 +371,7 @@ async function receive(request: Request, context: Context): Promise<Reply> {
       at: at.toISOString(),
       requestId: context.requestId,
       id: id?.id ?? null,
-      iss: token.iss ?? null,
+      iss: token.iss,
       tags: body.tags,
       outcome: claimed ? "revalidated" : "revalidated (not de-duplicated)",
     }),

@@ -143,7 +143,7 @@ export function parseRevalidationBody(value: unknown): RevalidationBody {
       path: issue.path.map(String).join(".") || "(body)",
       message:
         issue.code === "unrecognized_keys"
-          ? `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k.slice(0, 40))).join(", ")}: only "id", "tags" and "dryRun" are accepted`
+          ? `unknown key(s) ${describeUnknownKeys(issue.keys)}: only "id", "tags" and "dryRun" are accepted`
           : issue.message,
     }));
     const first = issues[0];
@@ -172,6 +172,16 @@ export function parseRevalidationBody(value: unknown): RevalidationBody {
     }
   }
   return { id: result.data.id, tags, dryRun: result.data.dryRun ?? false };
+}
+
+/** At most three unknown keys, each cut to 40 characters: an error body must not echo a whole payload. */
+export const MAX_ECHOED_KEYS = 3;
+
+function describeUnknownKeys(keys: string[]): string {
+  const shown = keys
+    .slice(0, MAX_ECHOED_KEYS)
+    .map((k) => JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}…` : k));
+  return `${shown.join(", ")}${keys.length > MAX_ECHOED_KEYS ? ` and ${keys.length - MAX_ECHOED_KEYS} more` : ""}`;
 }
 
 export type IdSource = "body" | "jti" | "idempotency-key" | "x-revalidation-id" | "webhook-id";

@@ -7,7 +7,7 @@
  */
 import { errors, jwtVerify } from "jose";
 import { z } from "zod";
-import { scopeCovers } from "../tags";
+import { checkScopePattern, scopeCovers } from "../tags";
 import { Rejection } from "./errors";
 
 export const TOKEN_ALGORITHM = "HS256";
@@ -20,21 +20,62 @@ export const MAX_SCOPE_PATTERNS = 64;
 export const ISSUER_PATTERN = /^[A-Za-z0-9._:@/+-]{1,100}$/;
 
 const claimsSchema = z.object({
-  iss: z.string().regex(ISSUER_PATTERN, "must be 1 to 100 of A-Z a-z 0-9 . _ : @ / + -").optional(),
+  iss: z
+    .string({ error: "must be a string" })
+    .regex(ISSUER_PATTERN, "must be 1 to 100 of A-Z a-z 0-9 . _ : @ / + -"),
   jti: z.string().optional(),
   exp: z.number(),
-  scope: z.array(z.string().min(1).max(256)).min(1).max(MAX_SCOPE_PATTERNS).optional(),
+  scope: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .max(256)
+        .superRefine((pattern, ctx) => {
+          const checked = checkScopePattern(pattern);
+          if (!checked.ok) ctx.addIssue({ code: "custom", message: checked.reason });
+        }),
+    )
+    .min(1)
+    .max(MAX_SCOPE_PATTERNS)
+    .optional(),
 });
 
 export type VerifiedToken = {
-  iss: string | undefined;
+  iss: string;
   jti: string | undefined;
   /** Tag patterns this token may revalidate; `undefined` means every tag. */
   scope: string[] | undefined;
   expiresAt: Date;
 };
 
-export type TokenConfig = { secrets: string[]; audience: string };
+export type TokenConfig = {
+  secrets: string[];
+  audience: string;
+  /** After this, `secrets[1]` (the previous secret) no longer verifies anything. */
+  previousSecretExpiresAt?: Date;
+};
+
+/** End dates already warned about: once per process (and per date, should the configuration change). */
+const warnedPreviousExpired = new Set<number>();
+
+/**
+ * Warns once per process when the previous secret's end date has passed while it is still set, so
+ * the operator removes it. Returns the message it logged (for tests).
+ */
+export function warnIfPreviousSecretExpired(
+  config: TokenConfig,
+  now: Date,
+  log: (message: string) => void = console.warn,
+): string | undefined {
+  const end = config.previousSecretExpiresAt;
+  if (!end || warnedPreviousExpired.has(end.getTime()) || config.secrets.length < 2 || now <= end)
+    return undefined;
+  warnedPreviousExpired.add(end.getTime());
+  const message = `[revalidate] REVALIDATION_SECRET_PREVIOUS stopped being accepted at ${end.toISOString()} (REVALIDATION_SECRET_PREVIOUS_EXPIRES). Tokens signed with it now get 401; remove both variables once every sender has a token signed with REVALIDATION_SECRET.`;
+  log(message);
+  return message;
+}
 
 const FIX = "Mint a new one with `npm run token` (or your backend's signer).";
 
@@ -81,8 +122,11 @@ export async function verifyRevalidationToken(
     );
   }
 
+  warnIfPreviousSecretExpired(config, now);
+  const previousExpired =
+    config.previousSecretExpiresAt !== undefined && now > config.previousSecretExpiresAt;
   let lastError: unknown;
-  for (const secret of config.secrets) {
+  for (const [index, secret] of config.secrets.entries()) {
     try {
       const { payload } = await jwtVerify(token, keyOf(secret), {
         algorithms: [TOKEN_ALGORITHM],
@@ -91,6 +135,12 @@ export async function verifyRevalidationToken(
         currentDate: now,
         requiredClaims: ["exp", "aud"],
       });
+      if (index > 0 && previousExpired) {
+        throw new Rejection(
+          "unauthorized",
+          `The token is signed with the previous secret, which stopped being accepted at ${config.previousSecretExpiresAt?.toISOString()}. ${FIX}`,
+        );
+      }
       return readClaims(payload);
     } catch (error) {
       if (error instanceof Rejection) throw error;
@@ -103,13 +153,24 @@ export async function verifyRevalidationToken(
 }
 
 function readClaims(payload: Record<string, unknown>): VerifiedToken {
+  if (payload.iss === undefined) {
+    // Refused rather than namespaced by a hash of the token: see "Senders" in receiver-contract.md.
+    throw new Rejection(
+      "unauthorized",
+      "The token has no `iss` claim. Every token must name its sender: rate limits and revalidation IDs are kept per `iss`, so senders can never block or de-duplicate each other. Mint one with `npm run token -- --iss <sender>` (or set `iss` in your backend's signer).",
+    );
+  }
   const result = claimsSchema.safeParse(payload);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const claim = issue?.path.join(".") || "claims";
+    const claim = issue?.path[0] === undefined ? "claims" : String(issue.path[0]);
+    const hint =
+      claim === "scope"
+        ? ` \`scope\` must be an array of 1 to ${MAX_SCOPE_PATTERNS} patterns, each *, a tag, or <prefix>:* such as ["posts", "post:*"].`
+        : "";
     throw new Rejection(
       "unauthorized",
-      `The token's \`${claim}\` claim is invalid: ${issue?.message ?? "unexpected value"}. \`scope\` must be an array of 1 to ${MAX_SCOPE_PATTERNS} tag patterns such as ["posts", "post:*"]. ${FIX}`,
+      `The token's \`${claim}\` claim is invalid: ${issue?.message ?? "unexpected value"}.${hint} ${FIX}`,
     );
   }
   const claims = result.data;

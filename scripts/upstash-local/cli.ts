@@ -1,6 +1,7 @@
 /**
  * `npm run redis:local`: a local Upstash-compatible endpoint that stays up until Ctrl-C, for when you want
- * one Redis across several commands (`npm run dev` finds it on the default port and token by itself).
+ * one Redis across several commands. It makes a random token per start, prints it, and leaves address
+ * and token in .data/upstash-local.json, where `npm run dev` finds them.
  *
  *   npm run redis:local -- [--port 8079] [--host 127.0.0.1] [--token T] [--engine auto|redis-server|in-process]
  *                          [--data-dir .data/redis | --ephemeral]
@@ -9,19 +10,14 @@
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import {
-  DEFAULT_PORT,
-  DEFAULT_TOKEN,
-  type LocalUpstash,
-  probeLocalUpstash,
-  startLocalUpstash,
-} from "./server";
+import { readEndpointFile, removeEndpointFile, writeEndpointFile } from "./endpoint-file";
+import { DEFAULT_PORT, isLoopbackBind, type LocalUpstash, newLocalToken, startLocalUpstash } from "./server";
 
 const USAGE = `Usage: npm run redis:local -- [options]
 
   --port N          port to listen on (default ${DEFAULT_PORT})
-  --host H          address to bind (default 127.0.0.1)
-  --token T         bearer token clients must send (default ${DEFAULT_TOKEN})
+  --host H          loopback address to bind: 127.0.0.1 (default), ::1 or localhost
+  --token T         bearer token clients must send (default: a new random one per start)
   --engine E        auto | redis-server | in-process (default auto: redis-server when installed)
   --data-dir D      where redis-server keeps its RDB snapshot (default .data/redis)
   --ephemeral       keep nothing on disk
@@ -71,7 +67,9 @@ async function main(): Promise<void> {
   const root = fileURLToPath(new URL("../../", import.meta.url));
   const dataDir = values.ephemeral ? undefined : (values["data-dir"] ?? `${root}.data/redis`);
   const host = values.host ?? "127.0.0.1";
-  const token = values.token ?? DEFAULT_TOKEN;
+  if (!isLoopbackBind(host))
+    fail(`--host must be a loopback address (127.0.0.1, ::1 or localhost), got ${host}.`);
+  const token = values.token ?? newLocalToken();
   const redisUrl = process.env.REDIS_URL?.trim() || undefined;
 
   let endpoint: LocalUpstash;
@@ -79,10 +77,9 @@ async function main(): Promise<void> {
     endpoint = await startLocalUpstash({ host, port, token, engine, dataDir, redisUrl });
   } catch (error) {
     if (error instanceof Error && "code" in error && error.code === "EADDRINUSE") {
-      const probeHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-      const ours = await probeLocalUpstash(`http://${probeHost}:${port}`, token);
+      const running = readEndpointFile(root);
       fail(
-        ours
+        running?.url.endsWith(`:${port}`)
           ? `A local Upstash endpoint is already running on port ${port}; \`npm run dev\` will use it. Nothing to do.`
           : `Port ${port} on ${host} is already in use by another program. Stop it, or choose another port: npm run redis:local -- --port ${port + 1}`,
       );
@@ -102,16 +99,15 @@ async function main(): Promise<void> {
   console.log(
     [
       `Local Upstash endpoint ready (${where}).`,
-      port === DEFAULT_PORT && token === DEFAULT_TOKEN
-        ? "`npm run dev` finds it by itself; other tools need these variables:"
-        : "Point the app at it with these variables (e.g. in .env.local):",
+      "`npm run dev` finds it by itself (through .data/upstash-local.json); other tools need these variables:",
       "",
       `UPSTASH_REDIS_REST_URL=${endpoint.url}`,
       `UPSTASH_REDIS_REST_TOKEN=${endpoint.token}`,
       "",
-      "Press Ctrl-C to stop.",
+      "The token is new on every start. Press Ctrl-C to stop.",
     ].join("\n"),
   );
+  writeEndpointFile(root, endpoint);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -121,6 +117,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     console.log("\nStopping...");
+    removeEndpointFile(root, endpoint.token);
     endpoint.close().then(
       () => process.exit(0),
       (error: unknown) =>

@@ -4,7 +4,7 @@
  * replies as raw bytes so binary values round-trip exactly.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { accessSync, constants, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -30,6 +30,11 @@ export interface RedisEngine {
    * `onMessage` for every message published to `channel` until the returned function is called.
    */
   subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<() => Promise<void>>;
+  /**
+   * Switches this engine's connection to a Redis user limited by `rules` (ACL syntax), so Lua
+   * scripts are held to the same commands as requests. Only engines that support it have it.
+   */
+  restrictTo?(rules: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,6 +123,17 @@ class IoRedisEngine implements RedisEngine {
 
   subscribe(channel: string, onMessage: (message: Buffer) => void): Promise<() => Promise<void>> {
     return subscribeOn(this.client, channel, onMessage);
+  }
+
+  async restrictTo(rules: string[]): Promise<void> {
+    const user = `upstash-local-${randomUUID()}`;
+    const password = randomBytes(24).toString("hex");
+    await this.client.call("ACL", "SETUSER", user, "reset", "on", `>${password}`, "~*", "&*", ...rules);
+    await this.client.call("AUTH", user, password);
+    // A reconnect authenticates as the restricted user too; its ready check (INFO) is not allowed.
+    this.client.options.username = user;
+    this.client.options.password = password;
+    this.client.options.enableReadyCheck = false;
   }
 
   async close(): Promise<void> {

@@ -5,10 +5,19 @@
  * Routes: POST / (one command), POST /pipeline, POST /multi-exec (a real MULTI/EXEC), the path form
  * (POST /set/key/value), and GET /_local/stats + POST /_local/stats/reset, so a benchmark in another process
  * can count round trips. Every route needs `Authorization: Bearer <token>`.
+ *
+ * Safe to leave running on a laptop:
+ * - the token is random per start (unless a caller passes one), never a well-known value;
+ * - it listens on loopback only, and answers only requests whose Host is a loopback name and that
+ *   carry no Origin header, so a web page cannot reach it through DNS rebinding or a cross-site fetch
+ *   (browsers always send Origin on those; server-side clients such as @upstash/redis never do);
+ * - it runs only the commands in allowed-commands.ts (and, on a redis-server it started, holds Lua
+ *   scripts to the same list through a Redis ACL user).
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { aclRules, commandRefusal } from "./allowed-commands";
 import {
   connectRedisUrl,
   type Engine,
@@ -34,9 +43,11 @@ import {
 export type { Engine } from "./engine";
 
 export interface LocalUpstashOptions {
+  /** A loopback address (127.0.0.1, ::1, localhost); anything else is refused. */
   host?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** Default: a random token for this start (see `newLocalToken`). Test harnesses pass their own. */
   token?: string;
   /** Use an existing Redis (e.g. redis://127.0.0.1:6379) instead of starting one. */
   redisUrl?: string;
@@ -56,48 +67,35 @@ export interface LocalUpstash {
   close(): Promise<void>;
 }
 
-export const DEFAULT_TOKEN = "local-dev-token";
 export const DEFAULT_PORT = 8079;
 /** Identifies this endpoint in `GET /_local/stats`, so a second command can find and reuse a running one. */
 export const SERVER_NAME = "upstash-local";
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-// They change the state of the one shared connection, or block it for every other request.
-const REFUSED = new Set([
-  "SUBSCRIBE",
-  "PSUBSCRIBE",
-  "SSUBSCRIBE",
-  "UNSUBSCRIBE",
-  "PUNSUBSCRIBE",
-  "SUNSUBSCRIBE",
-  "MONITOR",
-  "MULTI",
-  "EXEC",
-  "DISCARD",
-  "WATCH",
-  "UNWATCH",
-  "SELECT",
-  "QUIT",
-  "RESET",
-  "AUTH",
-  "HELLO",
-  "BLPOP",
-  "BRPOP",
-  "BLMOVE",
-  "BRPOPLPUSH",
-  "BLMPOP",
-  "BZPOPMIN",
-  "BZPOPMAX",
-  "BZMPOP",
-  "WAIT",
-]);
+/** A fresh random bearer token: 32 bytes, base64url. */
+export function newLocalToken(): string {
+  return randomBytes(32).toString("base64url");
+}
 
-function refusal([name = ""]: Command): Error | undefined {
-  const upper = name.toUpperCase();
-  if (!REFUSED.has(upper)) return undefined;
-  const hint = upper === "MULTI" || upper === "EXEC" ? " (send the commands to /multi-exec instead)" : "";
-  return new Error(`ERR ${upper} is not supported by the local Upstash endpoint${hint}`);
+const LOOPBACK_BINDS = new Set(["127.0.0.1", "::1", "localhost"]);
+
+export function isLoopbackBind(host: string): boolean {
+  return LOOPBACK_BINDS.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Whether a Host header names this machine's loopback (DNS rebinding sends the attacker's name). */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (!host) return false;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::\d{1,5})?$/.exec(host.trim());
+  const name = match?.[1]?.toLowerCase();
+  if (!name) return false;
+  return name === "localhost" || name === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
+function refusal(command: Command): Error | undefined {
+  const reason = commandRefusal(command);
+  return reason === undefined ? undefined : new Error(reason);
 }
 
 async function openEngine(options: LocalUpstashOptions, log: Log): Promise<RedisEngine> {
@@ -165,9 +163,25 @@ function urlHost(host: string): string {
 
 export async function startLocalUpstash(options: LocalUpstashOptions = {}): Promise<LocalUpstash> {
   const host = options.host ?? "127.0.0.1";
-  const token = options.token ?? DEFAULT_TOKEN;
+  if (!isLoopbackBind(host)) {
+    throw new Error(
+      `The local Upstash endpoint listens on loopback only (127.0.0.1, ::1 or localhost), not ${host}: it is a development tool, not a server for other machines.`,
+    );
+  }
+  const token = options.token ?? newLocalToken();
+  if (token.length < 16) throw new Error("The local endpoint's token must be at least 16 characters.");
   const log = options.log ?? ((line: string) => console.error(line));
   const engine = await openEngine(options, log);
+  if (!options.redisUrl && engine.restrictTo) {
+    try {
+      await engine.restrictTo(aclRules());
+    } catch (error) {
+      await engine.close();
+      throw new Error(
+        `Could not limit the endpoint's Redis user to the allowed commands: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
   const scripts = new ScriptRegistry(engine.luaShebang);
   const expectedAuth = digest(`Bearer ${token}`);
 
@@ -233,6 +247,24 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
       const key = ["", "pipeline", "multi-exec"].includes(first) ? `/${first}` : `/${first.toLowerCase()}`;
       counters.requests += 1;
       counters.byPath[key] = (counters.byPath[key] ?? 0) + 1;
+    }
+
+    // Before the token: a browser tricked into calling us learns nothing, not even whether it guessed right.
+    if (!isLoopbackHostHeader(req.headers.host)) {
+      req.resume();
+      send(res, 403, {
+        error:
+          "ERR the local Upstash endpoint answers only requests addressed to localhost, 127.0.0.1 or [::1] (this Host header is not one)",
+      });
+      return;
+    }
+    if (req.headers.origin !== undefined) {
+      req.resume();
+      send(res, 403, {
+        error:
+          "ERR the local Upstash endpoint does not answer browsers: requests with an Origin header are refused. Call it from server code (@upstash/redis).",
+      });
+      return;
     }
 
     if (!timingSafeEqual(digest(req.headers.authorization ?? ""), expectedAuth)) {
@@ -346,7 +378,7 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
 }
 
 /** Whether a local endpoint from this project answers at `url` with `token` (used to reuse a running one). */
-export async function probeLocalUpstash(url: string, token = DEFAULT_TOKEN): Promise<boolean> {
+export async function probeLocalUpstash(url: string, token: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/_local/stats`, {
       headers: { authorization: `Bearer ${token}` },

@@ -18,7 +18,9 @@ vi.mock("next/headers", () => ({
   cookies: async () => ({
     get: (name: string) =>
       request.cookies.has(name) ? { name, value: request.cookies.get(name) } : undefined,
-    set: (name: string, value: string) => void request.cookies.set(name, value),
+    // maxAge 0 is how a cookie is expired (lib/session.ts does so to keep the __Host- attributes).
+    set: (name: string, value: string, options?: { maxAge?: number }) =>
+      void (options?.maxAge === 0 ? request.cookies.delete(name) : request.cookies.set(name, value)),
     delete: (name: string) => void request.cookies.delete(name),
   }),
   headers: async () => request.headers,
@@ -28,10 +30,11 @@ vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife:
 
 const { updateTag } = await import("next/cache");
 const { ActionError, defineAction, idleState } = await import("@/lib/actions");
-const { adminEnv } = await import("@/lib/env");
+const { adminEnv, rateLimitEnv } = await import("@/lib/env");
 const { readComments } = await import("@/lib/comments");
 const { readDraft, readPost, writePost } = await import("@/lib/posts");
-const { SESSION_COOKIE, sessionKey, signSessionToken } = await import("@/lib/session");
+const { sessionCookieName, sessionKey, signSessionToken, startAdminSession } = await import("@/lib/session");
+const SESSION_COOKIE = sessionCookieName();
 const { addCommentAction, editPostAction } = await import("@/app/posts/[slug]/actions");
 
 const PASSWORD = "vitest-admin-password";
@@ -63,12 +66,16 @@ async function newPost(): Promise<string> {
 beforeAll(() => {
   vi.stubEnv("ADMIN_PASSWORD", PASSWORD);
   vi.stubEnv("ADMIN_SESSION_SECRET", "vitest-session-secret-0123456789abcdef");
+  // As behind one proxy that appends the client's address, so each test below has its own bucket.
+  vi.stubEnv("TRUSTED_PROXY_COUNT", "1");
   adminEnv.reset();
+  rateLimitEnv.reset();
 });
 
 afterAll(() => {
   vi.unstubAllEnvs();
   adminEnv.reset();
+  rateLimitEnv.reset();
 });
 
 beforeEach(() => {
@@ -186,7 +193,7 @@ describe("editPostAction", () => {
 
   it("with a valid session: writes, updates the post's tag and the list tag, redirects to the post", async () => {
     const slug = await newPost();
-    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await startAdminSession();
     expect(await redirectOf(editPostAction(idleState, edit(slug)))).toBe(`/posts/${slug}`);
     expect(await readPost(slug)).toMatchObject({ title: "New title", body: "New body." });
     expect(vi.mocked(updateTag).mock.calls).toEqual([[`post:${slug}`], ["posts"]]);
@@ -194,7 +201,7 @@ describe("editPostAction", () => {
 
   it("Save draft keeps the text beside the published post and invalidates nothing", async () => {
     const slug = await newPost();
-    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await startAdminSession();
     const state = await editPostAction(
       idleState,
       form({ slug, title: "Draft title", body: "Draft body.", intent: "draft" }),
@@ -223,7 +230,7 @@ describe("editPostAction", () => {
   });
 
   it("does not create a post that does not exist", async () => {
-    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await startAdminSession();
     const slug = `vitest-missing-${randomUUID().slice(0, 8)}`;
     expect((await editPostAction(idleState, edit(slug))).message).toMatch(/does not exist/);
     expect(await readPost(slug)).toBeNull();

@@ -106,8 +106,33 @@ describe("rateLimitEnv", () => {
   });
 
   it("lower-cases a client IP header and rejects garbage", () => {
-    expect(rateLimitEnv({ CLIENT_IP_HEADER: "CF-Connecting-IP" }).clientIpHeader).toBe("cf-connecting-ip");
+    expect(rateLimitEnv({ CLIENT_IP_HEADER: "CF-Connecting-IP" }).clientIpTrust).toEqual({
+      mode: "header",
+      header: "cf-connecting-ip",
+    });
     expect(() => rateLimitEnv({ CLIENT_IP_HEADER: "bad header" })).toThrow(/CLIENT_IP_HEADER/);
+  });
+
+  it("derives the client-address trust model: header, proxy count, Vercel, or nothing", () => {
+    expect(rateLimitEnv({}).clientIpTrust).toEqual({ mode: "none" });
+    expect(rateLimitEnv({ VERCEL: "1" }).clientIpTrust).toEqual({ mode: "vercel" });
+    expect(rateLimitEnv({ TRUSTED_PROXY_COUNT: "2" }).clientIpTrust).toEqual({ mode: "proxies", count: 2 });
+    expect(rateLimitEnv({ VERCEL: "1", CLIENT_IP_HEADER: "cf-connecting-ip" }).clientIpTrust).toEqual({
+      mode: "header",
+      header: "cf-connecting-ip",
+    });
+  });
+
+  it.each([
+    [
+      { CLIENT_IP_HEADER: "X-Forwarded-For" },
+      /CLIENT_IP_HEADER: cannot be x-forwarded-for.*TRUSTED_PROXY_COUNT/,
+    ],
+    [{ TRUSTED_PROXY_COUNT: "0" }, /TRUSTED_PROXY_COUNT: must be at least 1/],
+    [{ TRUSTED_PROXY_COUNT: "one" }, /TRUSTED_PROXY_COUNT/],
+    [{ TRUSTED_PROXY_COUNT: "1", CLIENT_IP_HEADER: "x-real-ip" }, /both set/],
+  ])("refuses a trust configuration that could be forged or is ambiguous: %j", (source, message) => {
+    expect(() => rateLimitEnv(source)).toThrow(message);
   });
 });
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  checkScopePattern,
   commentTags,
   InvalidTagKeyError,
   MAX_TAG_LENGTH,
   parseTag,
   postTags,
+  SCOPE_SHAPES,
   scopeCovers,
   siteTag,
   TAG_SHAPES,
@@ -86,7 +88,42 @@ describe("scopeCovers", () => {
     ["post:*", "comments:a", false],
     ["*", "site", true],
     ["post:a", "post:ab", false],
+    // Free-form prefixes are not valid patterns, so they cover nothing.
+    ["s*", "site", false],
+    ["post*", "posts", false],
+    ["post*", "post:a", false],
+    ["comments*", "comments:a", false],
   ])("%s covers %s: %s", (pattern, tag, expected) => {
     expect(scopeCovers(pattern, tag)).toBe(expected);
+  });
+});
+
+describe("checkScopePattern", () => {
+  it.each(["*", "site", "posts", "post:*", "comments:*", "post:hello-world", "comments:a.b"])(
+    "accepts %s",
+    (p) => {
+      expect(checkScopePattern(p)).toEqual({ ok: true });
+    },
+  );
+
+  it.each(["s*", "post*", "p*", "**", "post:a*", "page:*", "pots", "post:", ":*", "*:*", "post:bad slug"])(
+    "refuses %s, listing the valid shapes",
+    (p) => {
+      const result = checkScopePattern(p);
+      expect(result.ok).toBe(false);
+      if (!result.ok) for (const shape of SCOPE_SHAPES) expect(result.reason).toContain(shape);
+    },
+  );
+
+  it("derives the shapes from the tag vocabulary", () => {
+    expect(SCOPE_SHAPES).toEqual([
+      "*",
+      "site",
+      "posts",
+      "post:*",
+      "comments:*",
+      "post:<slug>",
+      "comments:<slug>",
+    ]);
   });
 });

@@ -66,10 +66,11 @@ test("an expired lease lets a retry through (the process died between claim and 
   const h = createHarness({ deps: { leaseMs } });
   const id = unique("crash");
   // The "crashed" request: claimed, never revalidated, never marked done.
-  const claim = await claimRevalidationId(h.redis, namespacedId(h.iss, id), {
+  const claim = await claimRevalidationId(h.redis, namespacedId({ iss: h.iss, scope: undefined }, id), {
     owner: "crashed-request",
     now: new Date(),
     leaseMs,
+    tags: ["posts"],
   });
   expect(claim.state).toBe("claimed");
 
@@ -245,7 +246,7 @@ test("done is kept for idTtlSeconds and the recent log is capped", async () => {
   const id = unique("ttl");
   await h.send({ body: { id, tags: ["posts"] } });
   await h.settle();
-  const ttl = await h.redis.ttl(`revalidate:id:${namespacedId(h.iss, id)}`);
+  const ttl = await h.redis.ttl(`revalidate:id:${namespacedId({ iss: h.iss, scope: undefined }, id)}`);
   expect(ttl).toBeGreaterThan(3500);
   expect(ttl).toBeLessThanOrEqual(3600);
   expect(await h.redis.llen("revalidate:recent")).toBeLessThanOrEqual(100);
@@ -281,3 +282,84 @@ async function blackHole(): Promise<{ port: number; close: () => Promise<void> }
     },
   };
 }
+
+describe("an ID is bound to its tags and to the token's authority", () => {
+  test("the same ID with other tags is a 409 id_conflict that says what differs, never a duplicate", async () => {
+    const h = createHarness();
+    const id = unique("bound");
+    const first = await h.send({ body: { id, tags: ["posts", "post:hello-world"] } });
+    expect(first.json.status).toBe("revalidated");
+    await h.settle();
+
+    // The same set in another order with a repeat is the same delivery.
+    const again = await h.send({ body: { id, tags: ["post:hello-world", "posts", "posts"] } });
+    expect(again.json.status).toBe("duplicate");
+
+    const other = await h.send({ body: { id, tags: ["posts", "post:other-post"] } });
+    expect(other.response.status).toBe(409);
+    expect(other.json.error?.code).toBe("id_conflict");
+    expect(other.json.error?.message).toContain('adds "post:other-post"');
+    expect(other.json.error?.message).toContain('leaves out "post:hello-world"');
+    expect(other.json.error?.message).toMatch(/Use a new ID/);
+    expect(h.revalidated.map((r) => r.tag)).toEqual(["posts", "post:hello-world"]);
+  });
+
+  test("an ID claimed while still processing with other tags is a conflict too", async () => {
+    const h = createHarness();
+    const id = unique("bound-processing");
+    const key = namespacedId({ iss: h.iss, scope: undefined }, id);
+    await claimRevalidationId(h.redis, key, {
+      owner: "other",
+      now: new Date(),
+      leaseMs: 30_000,
+      tags: ["posts"],
+    });
+    const { response, json } = await h.send({ body: { id, tags: ["site"] } });
+    expect(response.status).toBe(409);
+    expect(json.error?.code).toBe("id_conflict");
+  });
+
+  test("a comments:* token sending the CMS's ID first cannot make the post:* token's delivery a no-op", async () => {
+    const h = createHarness();
+    const id = "post-42-rev-7";
+    const narrow = await h.token({ scope: ["comments:*"], jti: undefined });
+    const broad = await h.token({ scope: ["post:*"] });
+    // Same iss on purpose: even then the namespaces differ, because the scopes do.
+    const attack = await h.send({ token: narrow, body: { id, tags: ["comments:hello-world"] } });
+    expect(attack.json.status).toBe("revalidated");
+    const delivery = await h.send({ token: broad, body: { id, tags: ["post:hello-world"] } });
+    expect(delivery.response.status).toBe(200);
+    expect(delivery.json.status).toBe("revalidated");
+    expect(h.revalidated.map((r) => r.tag)).toContain("post:hello-world");
+    await h.settle();
+    // ... and a narrow token that covers the same tags still cannot pre-empt the broad one.
+    const exact = await h.token({ scope: ["post:hello-world"] });
+    const id2 = unique("pre-empt");
+    expect((await h.send({ token: exact, body: { id: id2, tags: ["post:hello-world"] } })).json.status).toBe(
+      "revalidated",
+    );
+    expect((await h.send({ token: broad, body: { id: id2, tags: ["post:hello-world"] } })).json.status).toBe(
+      "revalidated",
+    );
+  });
+
+  test("two different senders (iss) never share an ID", async () => {
+    const h = createHarness();
+    const id = unique("two-senders");
+    const other = await h.token({ issuer: unique("attacker").slice(0, 40) });
+    expect((await h.send({ token: other, body: { id, tags: ["posts"] } })).json.status).toBe("revalidated");
+    expect((await h.send({ body: { id, tags: ["posts"] } })).json.status).toBe("revalidated");
+  });
+
+  test("namespaces: same iss and scope (in any order) share one; no scope and ['*'] are the same authority", () => {
+    const a = namespacedId({ iss: "cms", scope: ["post:*", "posts"] }, "x");
+    expect(namespacedId({ iss: "cms", scope: ["posts", "post:*", "posts"] }, "x")).toBe(a);
+    expect(namespacedId({ iss: "cms", scope: ["post:*"] }, "x")).not.toBe(a);
+    expect(namespacedId({ iss: "cms", scope: undefined }, "x")).toBe(
+      namespacedId({ iss: "cms", scope: ["*"] }, "x"),
+    );
+    expect(namespacedId({ iss: "cms|x", scope: undefined }, "y")).not.toBe(
+      namespacedId({ iss: "cms", scope: undefined }, "x|y"),
+    );
+  });
+});

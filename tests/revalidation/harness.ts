@@ -5,7 +5,7 @@
  * so tests can count exactly which tags were revalidated, and how many times.
  */
 
-import { clientIp } from "../../lib/client-ip";
+import { clientAddress } from "../../lib/client-ip";
 import type { RateLimitSetting } from "../../lib/env";
 import { redisEnv } from "../../lib/env";
 import { createLimiter } from "../../lib/rate-limit";
@@ -109,7 +109,8 @@ export function createHarness(
       pending.push(Promise.resolve().then(task));
     },
     log: (line) => lines.push(line),
-    clientIp: (headers) => clientIp(headers, undefined),
+    // As behind one proxy that appends the client's address: each harness gets its own bucket.
+    clientAddress: (headers) => clientAddress(headers, { mode: "proxies", count: 1 }),
     now: () => new Date(),
     requestId: () => crypto.randomUUID(),
     leaseMs: DEFAULT_LEASE_MS,

@@ -29,24 +29,6 @@ describe("rate limit per sender", () => {
     expect(other.response.status).toBe(200);
   });
 
-  test("a token without iss is limited per client IP", async () => {
-    const h = createHarness({ revalidateLimit: { requests: 1, window: "1 m" } });
-    const token = await h.token({ issuer: undefined });
-    expect((await h.send({ token, body: { tags: ["posts"] } })).response.status).toBe(200);
-    expect((await h.send({ token, body: { tags: ["posts"] } })).response.status).toBe(429);
-    expect((await h.send({ token, ip: uniqueIp(), body: { tags: ["posts"] } })).response.status).toBe(200);
-  });
-
-  test("no iss and no client IP: the limit is skipped (never a shared bucket), and the log says so", async () => {
-    const h = createHarness({ revalidateLimit: { requests: 1, window: "1 m" } });
-    const token = await h.token({ issuer: undefined });
-    for (let i = 0; i < 3; i++) {
-      expect((await h.send({ token, ip: null, body: { tags: ["posts"] } })).response.status).toBe(200);
-    }
-    await h.settle();
-    expect(h.lines.at(-1)?.notes.join(" ")).toContain("rate limit skipped");
-  });
-
   test("a rejected body does not spend the sender's limit", async () => {
     const h = createHarness({ revalidateLimit: { requests: 1, window: "1 m" } });
     expect((await h.send({ body: { tags: ["nope"] } })).response.status).toBe(400);
@@ -55,7 +37,7 @@ describe("rate limit per sender", () => {
 });
 
 describe("failed authentication per client IP", () => {
-  test("over the limit is a 429, even for a valid token from that address; other addresses are unaffected", async () => {
+  test("over the limit, failures get a 429; other addresses are unaffected", async () => {
     const h = createHarness({ authFailureLimit: { requests: 3, window: "1 m" } });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++)
@@ -64,16 +46,32 @@ describe("failed authentication per client IP", () => {
 
     const limited = await h.send({ token: "bad.token.value", body: { tags: ["posts"] } });
     expect(limited.json.error?.code).toBe("rate_limited");
+    expect(limited.json.error?.message).toMatch(
+      /Too many failed.*This attempt failed too: The token is not a valid JWT/,
+    );
+    expect(limited.response.headers.get("www-authenticate")).toContain('error="invalid_token"');
     expect(Number(limited.response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(limited.response.headers.get("ratelimit-limit")).toBe("3");
     expect(limited.response.headers.get("ratelimit-remaining")).toBe("0");
-
-    const valid = await h.send({ body: { tags: ["posts"] } });
-    expect(valid.response.status).toBe(429);
     expect(h.revalidated).toEqual([]);
 
-    const elsewhere = await h.send({ ip: uniqueIp(), body: { tags: ["posts"] } });
-    expect(elsewhere.response.status).toBe(200);
+    const elsewhere = await h.send({ ip: uniqueIp(), token: "bad.token.value", body: { tags: ["posts"] } });
+    expect(elsewhere.response.status).toBe(401);
+  });
+
+  test("15 bad tokens from a CMS's address, then the CMS's valid token: the valid token is served", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 10, window: "1 m" } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++)
+      statuses.push((await h.send({ token: "bad.token.value", body: { tags: ["posts"] } })).response.status);
+    expect(statuses.slice(10).every((status) => status === 429)).toBe(true);
+
+    const valid = await h.send({ body: { id: unique("cms"), tags: ["post:hello-world"] } });
+    expect(valid.response.status).toBe(200);
+    expect(valid.json.status).toBe("revalidated");
+    expect(h.revalidated).toEqual([{ tag: "post:hello-world", profile: "max" }]);
+    // ...while guessing from that address stays slowed down.
+    expect((await h.send({ token: "bad.token.value", body: { tags: ["posts"] } })).response.status).toBe(429);
   });
 
   test("a missing token counts as a failure", async () => {
@@ -91,15 +89,20 @@ describe("failed authentication per client IP", () => {
     expect((await h.send({ token: "bad.token.value", body: { tags: ["posts"] } })).response.status).toBe(401);
   });
 
-  test("without a client IP nothing is counted (no shared bucket), and the log says so", async () => {
-    const h = createHarness({ authFailureLimit: { requests: 1, window: "1 m" } });
-    for (let i = 0; i < 3; i++) {
-      expect(
-        (await h.send({ ip: null, token: "bad.token.value", body: { tags: ["posts"] } })).response.status,
-      ).toBe(401);
+  test("without a trustworthy address, failures share one bucket (forging the header does not help), and the log says so", async () => {
+    const h = createHarness({ authFailureLimit: { requests: 2, window: "1 m" } });
+    await h.limiters.authFailures.resetUsedTokens("unknown");
+    const statuses: number[] = [];
+    // ip: null sends no X-Forwarded-For; "not-an-ip" is unparseable: both land in the shared bucket.
+    for (const ip of [null, "not-an-ip", null, "not-an-ip"]) {
+      statuses.push(
+        (await h.send({ ip, token: "bad.token.value", body: { tags: ["posts"] } })).response.status,
+      );
     }
+    expect(statuses).toEqual([401, 401, 429, 429]);
     await h.settle();
-    expect(h.lines.at(-1)?.notes.join(" ")).toContain("client IP unknown");
+    expect(h.lines.at(-1)?.notes.join(" ")).toContain("shared bucket");
+    await h.limiters.authFailures.resetUsedTokens("unknown");
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The one signer the CLIs and tests share: it refuses what the receiver would refuse later.
  */
+import { spawnSync } from "node:child_process";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, test } from "vitest";
 import { MintError, mintRevalidationToken, parseDuration } from "../../lib/revalidation/mint";
@@ -32,26 +33,42 @@ describe("mintRevalidationToken", () => {
     ["a bad jti", { jti: "has space" }, /jti/],
     ["a bad iss", { issuer: "a b" }, /iss/],
     ["an empty scope", { scope: [] }, /scope/],
-    ["a scope typo", { scope: ["pots"] }, /"pots" is not a tag/],
+    ["a scope typo", { scope: ["pots"] }, /"pots" is not valid: use one of \*, site, posts, post:\*/],
+    ["a free-form prefix (s*)", { scope: ["s*"] }, /"s\*" is not valid/],
+    ["a prefix without its colon (post*)", { scope: ["post*"] }, /"post\*" is not valid/],
+    ["an unknown prefix", { scope: ["page:*"] }, /"page:\*" is not valid/],
     ["no expiry", { expiresInSeconds: 0 }, /expiry/],
   ])("refuses %s", async (_, options, message) => {
-    await expect(mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, ...options })).rejects.toThrow(
-      message,
-    );
-    await expect(
-      mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, ...options }),
-    ).rejects.toBeInstanceOf(MintError);
+    const mint = () =>
+      mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, issuer: "cms", ...options });
+    await expect(mint()).rejects.toThrow(message);
+    await expect(mint()).rejects.toBeInstanceOf(MintError);
   });
 
   test("accepts prefix patterns and exact tags in a scope", async () => {
     const token = await mintRevalidationToken({
       secret: SECRET,
       expiresInSeconds: 60,
-      scope: ["post:*", "posts", "*"],
+      issuer: "cms",
+      scope: ["post:*", "posts", "*", "comments:*", "post:hello-world"],
     });
-    expect(decodeJwt(token).scope).toEqual(["post:*", "posts", "*"]);
+    expect(decodeJwt(token).scope).toEqual(["post:*", "posts", "*", "comments:*", "post:hello-world"]);
   });
 });
+
+test("the token CLI refuses a scope such as s*, listing the valid patterns", () => {
+  const result = spawnSync("npx", ["tsx", "scripts/token.ts", "--iss", "cms", "--scope", "s*"], {
+    env: { ...process.env, REVALIDATION_SECRET: SECRET },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  expect(result.status).toBe(1);
+  expect(result.stdout).toBe("");
+  expect(result.stderr).toContain(
+    'Scope pattern "s*" is not valid: use one of *, site, posts, post:*, comments:*',
+  );
+  expect(result.stderr).not.toContain(SECRET);
+}, 60_000);
 
 test("parseDuration", () => {
   expect(parseDuration("90s")).toBe(90);

@@ -113,6 +113,19 @@ describe("bounds", () => {
     expect(json.error?.message).toContain('"ids"');
   });
 
+  test("an error body echoes at most three unknown keys, each cut short", async () => {
+    const h = createHarness();
+    const body: Record<string, unknown> = { tags: ["posts"] };
+    const marker = `k${"x".repeat(100)}`;
+    for (let i = 0; i < 200; i++) body[`${marker}${i}`] = i;
+    const { response, json } = await h.send({ body });
+    expect(response.status).toBe(400);
+    const text = JSON.stringify(json);
+    expect(text).toContain("and 197 more");
+    expect(text).not.toContain(`${marker}3"`);
+    expect(text.length).toBeLessThan(2000);
+  });
+
   test("deeply nested JSON is refused cleanly", async () => {
     const h = createHarness();
     const depth = 10_000;

@@ -4,7 +4,7 @@
  */
 import { base64url, SignJWT } from "jose";
 import { describe, expect, test } from "vitest";
-import { MAX_TOKEN_LENGTH } from "../../lib/revalidation/token";
+import { MAX_TOKEN_LENGTH, warnIfPreviousSecretExpired } from "../../lib/revalidation/token";
 import { AUDIENCE, createHarness, PREVIOUS_SECRET, SECRET } from "./harness";
 
 const key = (secret: string) => new TextEncoder().encode(secret);
@@ -119,11 +119,39 @@ describe("rejected", () => {
   test("a scope that is not an array of patterns", async () => {
     const token = await new SignJWT({ scope: "posts" })
       .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
       .setAudience(AUDIENCE)
       .setExpirationTime("5m")
       .sign(key(SECRET));
     await expectRejected(token, /scope/);
   });
+
+  test("no iss: refused, saying how to mint a token with one", async () => {
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setAudience(AUDIENCE)
+      .setExpirationTime("5m")
+      .sign(key(SECRET));
+    await expectRejected(token, /no `iss` claim.*npm run token -- --iss <sender>/);
+  });
+
+  test.each([["s*"], ["post*"], ["p*st:*"], ["page:*"], ["pots"], ["post:bad slug"]])(
+    "a scope pattern that is not *, a known tag or <known prefix>:* (%s): 401 saying why",
+    async (pattern) => {
+      const token = await new SignJWT({ scope: ["posts", pattern] })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("cms")
+        .setAudience(AUDIENCE)
+        .setExpirationTime("5m")
+        .sign(key(SECRET));
+      await expectRejected(
+        token,
+        new RegExp(
+          `scope.*${JSON.stringify(pattern).replace(/[*]/g, "\\*")} is not valid: use one of \\*, site, posts, post:\\*, comments:\\*`,
+        ),
+      );
+    },
+  );
 
   test("an over-long token is refused before verifying", async () => {
     await expectRejected("a".repeat(MAX_TOKEN_LENGTH + 1), /longer than/);
@@ -134,6 +162,7 @@ describe("accepted", () => {
   test("a token signed with REVALIDATION_SECRET_PREVIOUS (rotation)", async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
       .setAudience(AUDIENCE)
       .setExpirationTime("5m")
       .sign(key(PREVIOUS_SECRET));
@@ -143,6 +172,7 @@ describe("accepted", () => {
   test("expired within the 30 s clock tolerance", async () => {
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
       .setAudience(AUDIENCE)
       .setExpirationTime(nowSeconds() - 10)
       .sign(key(SECRET));
@@ -155,5 +185,79 @@ describe("accepted", () => {
     const { response } = await h.send({ token, body: { tags: ["posts", "post:a", "post:b"] } });
     expect(response.status).toBe(200);
     expect(h.revalidated.map((r) => r.tag)).toEqual(["posts", "post:a", "post:b"]);
+  });
+});
+
+describe("the previous secret's end date (REVALIDATION_SECRET_PREVIOUS_EXPIRES)", () => {
+  const signedWithPrevious = () =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("cms")
+      .setAudience(AUDIENCE)
+      .setExpirationTime("5m")
+      .sign(key(PREVIOUS_SECRET));
+
+  test("before it, the previous secret still verifies", async () => {
+    const h = createHarness({
+      deps: {
+        config: () => ({
+          secrets: [SECRET, PREVIOUS_SECRET],
+          audience: AUDIENCE,
+          idTtlSeconds: 3600,
+          previousSecretExpiresAt: new Date(Date.now() + 3600_000),
+        }),
+      },
+    });
+    expect(
+      (await h.send({ token: await signedWithPrevious(), body: { tags: ["posts"] } })).response.status,
+    ).toBe(200);
+  });
+
+  test("after it, a token signed with it is a 401 that says so; the current secret still works", async () => {
+    const end = new Date(Date.now() - 1000);
+    const h = createHarness({
+      deps: {
+        config: () => ({
+          secrets: [SECRET, PREVIOUS_SECRET],
+          audience: AUDIENCE,
+          idTtlSeconds: 3600,
+          previousSecretExpiresAt: end,
+        }),
+      },
+    });
+    const { response, json } = await h.send({ token: await signedWithPrevious(), body: { tags: ["posts"] } });
+    expect(response.status).toBe(401);
+    expect(json.error?.message).toContain(
+      `previous secret, which stopped being accepted at ${end.toISOString()}`,
+    );
+    expect((await h.send({ body: { tags: ["posts"] } })).response.status).toBe(200);
+  });
+
+  test("the app warns once it is past, and only once", () => {
+    const lines: string[] = [];
+    const config = { secrets: [SECRET, PREVIOUS_SECRET], audience: AUDIENCE };
+    const end = new Date("2030-01-01T00:00:00Z");
+    const log = (line: string) => lines.push(line);
+    expect(
+      warnIfPreviousSecretExpired(
+        { ...config, previousSecretExpiresAt: end },
+        new Date("2029-12-31T00:00:00Z"),
+        log,
+      ),
+    ).toBeUndefined();
+    expect(
+      warnIfPreviousSecretExpired(
+        { ...config, previousSecretExpiresAt: end },
+        new Date("2030-01-02T00:00:00Z"),
+        log,
+      ),
+    ).toMatch(/REVALIDATION_SECRET_PREVIOUS stopped being accepted at 2030-01-01T00:00:00.000Z/);
+    warnIfPreviousSecretExpired(
+      { ...config, previousSecretExpiresAt: end },
+      new Date("2030-01-03T00:00:00Z"),
+      log,
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain(SECRET);
   });
 });

@@ -17,7 +17,7 @@ describe("the test harness", () => {
   it("provides the redis-server URL, so a second endpoint can share the same data", async () => {
     const redisUrl = inject("redisUrl");
     expect(redisUrl).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
-    const second = await startLocalUpstash({ redisUrl, token: "second-token", log: () => {} });
+    const second = await startLocalUpstash({ redisUrl, token: "second-token-0123456789", log: () => {} });
     try {
       expect(second.engine).toBe("redis-server");
       const key = `${uniquePrefix()}shared`;

