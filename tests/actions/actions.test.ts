@@ -214,7 +214,7 @@ describe("editPostAction", () => {
 
   it("Publish after a draft publishes the form's text and drops the draft", async () => {
     const slug = await newPost();
-    request.cookies.set(SESSION_COOKIE, await signSessionToken(await sessionKey(), PASSWORD));
+    await startAdminSession();
     await editPostAction(
       idleState,
       form({ slug, title: "Draft title", body: "Draft body.", intent: "draft" }),
