@@ -231,7 +231,24 @@ export type RevalidationEnv = {
   idTtlSeconds: number;
 };
 
+/**
+ * `npm run dev` generates missing development secrets with this prefix (scripts/dev-secrets.ts) into
+ * .env.development.local, which only `next dev` loads. A production build or start that finds one
+ * anyway (copied into another .env file or a host's settings) refuses to run.
+ */
+export const DEV_ONLY_PREFIX = "dev-only-";
+
+function refuseDevOnly(source: Source, names: string[], concern: string): void {
+  if (source.NODE_ENV !== "production") return;
+  const found = names.filter((name) => source[name]?.startsWith(DEV_ONLY_PREFIX));
+  if (found.length === 0) return;
+  throw new ConfigError(
+    `Invalid ${concern} configuration:\n${found.map((name) => `  - ${name}: holds a development-only value that npm run dev generated (it starts with "${DEV_ONLY_PREFIX}"); set a real value for production, e.g. node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`).join("\n")}`,
+  );
+}
+
 export const revalidationEnv = memo((source): RevalidationEnv => {
+  refuseDevOnly(source, ["REVALIDATION_SECRET", "REVALIDATION_SECRET_PREVIOUS"], "revalidation");
   const v = parseOrThrow(revalidationSchema, source, "revalidation");
   if (!v.REVALIDATION_SECRET && v.REVALIDATION_SECRET_PREVIOUS) {
     throw new ConfigError(
@@ -265,6 +282,7 @@ const adminSchema = z.object({
 export type AdminEnv = { password: string | undefined; sessionSecret: string | undefined };
 
 export const adminEnv = memo((source): AdminEnv => {
+  refuseDevOnly(source, ["ADMIN_PASSWORD", "ADMIN_SESSION_SECRET"], "admin");
   const v = parseOrThrow(adminSchema, source, "admin");
   return { password: v.ADMIN_PASSWORD, sessionSecret: v.ADMIN_SESSION_SECRET };
 });

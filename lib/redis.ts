@@ -70,8 +70,10 @@ export const keys = {
   adminSession: (sessionId: string) => `blog:admin:session:${sessionId}`,
   /** A revalidation ID's claim (`processing` under a lease, then `done`), namespaced by sender. */
   revalidationId: (namespacedId: string) => `revalidate:id:${namespacedId}`,
-  /** The capped list of recent revalidations, newest first. */
+  /** The capped list of recent revalidations, newest first (lib/revalidation/activity.ts). */
   revalidationLog: () => "revalidate:recent",
+  /** Revalidations per outcome in one hour (hours since the epoch); expires after a day. */
+  revalidationCounts: (hour: number) => `revalidate:counts:${hour}`,
   /** Shared tag state (lib/shared-tags/store.ts): never expires, never namespaced by build. */
   tagState: () => "cache:tags",
   tagVersion: () => "cache:tags:version",

@@ -15,6 +15,7 @@ import {
   previewUrl,
 } from "../lib/preview";
 import { parseDuration } from "../lib/revalidation/mint";
+import { recordedDevServer } from "./dev-secrets";
 import { exitWithProblem, parseCommandLine, UsageError } from "./lib-cli/revalidation-env";
 
 const HELP = `Print a preview link that shows a post's unpublished draft (Next.js Draft Mode).
@@ -39,8 +40,10 @@ async function main(): Promise<void> {
   const values = parseCommandLine(OPTIONS, HELP);
   if (!values) return;
   if (!values.slug) throw new UsageError(`--slug is required.\n\n${HELP}`);
-  nextEnv.loadEnvConfig(process.cwd(), false, { info: () => undefined, error: console.error });
-  let origin = siteEnv(process.env).url;
+  // No --url: the local `npm run dev` server, so its .env files (and development secrets) too.
+  const devServer = values.url ? undefined : recordedDevServer(process.cwd());
+  nextEnv.loadEnvConfig(process.cwd(), !values.url, { info: () => undefined, error: console.error });
+  let origin = devServer ?? siteEnv(process.env).url;
   if (values.url) {
     const parsed = URL.canParse(values.url) ? new URL(values.url) : undefined;
     if (!parsed || !/^https?:$/.test(parsed.protocol)) {

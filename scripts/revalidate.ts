@@ -6,6 +6,7 @@
  * answered "duplicate" instead of revalidating twice.
  */
 import { mintRevalidationToken } from "../lib/revalidation/mint";
+import { recordedDevServer } from "./dev-secrets";
 import {
   exitWithProblem,
   loadRevalidationConfig,
@@ -16,16 +17,18 @@ import {
 const HELP = `Revalidate cache tags on a running site through POST /api/revalidate.
 
 Usage: npm run revalidate -- --tag <tag> [--tag <tag>]... [--id <id>] [--url <base url>] [--dry-run] [--iss <sender>]
+       npm run revalidate -- --status <id> [--url <base url>] [--iss <sender>]
 
   --tag <tag>        a tag to revalidate, repeatable: site, posts, post:<slug>, comments:<slug>
   --id <id>          the revalidation ID (default: a new random one); reuse it to retry safely
-  --url <base url>   the site (default: http://localhost:3000)
+  --url <base url>   the site (default: the running \`npm run dev\`, with its development secrets)
   --dry-run          check everything, revalidate nothing
   --iss <sender>     the sender's name in the token (default: cli)
+  --status <id>      print what happened to revalidation <id> (GET /api/revalidate/<id>) instead
   --attempts <n>     attempts in all, retrying 409, 429, 5xx and network errors (default: 5)
   -h, --help         show this help
 
-Reads REVALIDATION_SECRET from the environment or .env.local. Prints the HTTP status and the JSON answer;
+Reads REVALIDATION_SECRET from the environment or .env.local (and, without --url, .env.development.local). Prints the HTTP status and the JSON answer;
 exits 0 on 2xx, 1 otherwise.`;
 
 const TOKEN_LIFETIME_SECONDS = 5 * 60;
@@ -39,6 +42,7 @@ const OPTIONS = {
   url: { type: "string" },
   "dry-run": { type: "boolean" },
   iss: { type: "string" },
+  status: { type: "string" },
   attempts: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -46,19 +50,24 @@ const OPTIONS = {
 async function main(): Promise<void> {
   const values = parseCommandLine(OPTIONS, HELP);
   if (!values) return;
-  if (!values.tag?.length) throw new UsageError(`At least one --tag is required.\n\n${HELP}`);
+  if (!values.tag?.length && !values.status) {
+    throw new UsageError(`At least one --tag (or --status <id>) is required.\n\n${HELP}`);
+  }
   const attempts = Number(values.attempts ?? "5");
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > 20) {
     throw new UsageError("--attempts must be a whole number from 1 to 20.");
   }
+  // No --url: the local `npm run dev` server (it records where it listens), with its secrets.
+  const devServer = values.url ? undefined : (recordedDevServer(process.cwd()) ?? "http://localhost:3000");
   let endpoint: URL;
   try {
-    endpoint = new URL("/api/revalidate", values.url ?? "http://localhost:3000");
+    endpoint = new URL("/api/revalidate", values.url ?? devServer);
   } catch {
     throw new UsageError(`--url must be an absolute URL such as http://localhost:3000.`);
   }
+  const config = loadRevalidationConfig({ dev: devServer !== undefined });
+  if (values.status) return printStatus(endpoint, values.status, config, values.iss ?? "cli");
 
-  const config = loadRevalidationConfig();
   const id = values.id ?? `cli-${crypto.randomUUID()}`;
   const body = JSON.stringify({ id, tags: values.tag, ...(values["dry-run"] ? { dryRun: true } : {}) });
 
@@ -122,6 +131,28 @@ async function describeBody(response: Response): Promise<string> {
   } catch {
     return text.slice(0, 2000);
   }
+}
+
+/** `--status <id>`: the sender's view of one revalidation (same iss, same namespace as its sends). */
+async function printStatus(
+  endpoint: URL,
+  id: string,
+  config: { secret: string; audience: string },
+  iss: string,
+): Promise<void> {
+  const token = await mintRevalidationToken({
+    secret: config.secret,
+    audience: config.audience,
+    issuer: iss,
+    expiresInSeconds: TOKEN_LIFETIME_SECONDS,
+  });
+  const url = new URL(`${endpoint.pathname}/${encodeURIComponent(id)}`, endpoint);
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  console.log(`${response.status} ${JSON.stringify(await response.json(), null, 2)}`);
+  if (!response.ok) process.exitCode = 1;
 }
 
 main().catch(exitWithProblem);

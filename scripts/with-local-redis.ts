@@ -21,6 +21,7 @@ import { delimiter, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import nextEnv from "@next/env";
 import { hasRedisCredentials } from "../lib/env";
+import { devBanner, devPort, ensureDevSecrets, recordDevServer } from "./dev-secrets";
 import { readEndpointFile, removeEndpointFile, writeEndpointFile } from "./upstash-local/endpoint-file";
 import { localEndpointRefusal } from "./upstash-local/policy";
 import {
@@ -145,6 +146,12 @@ async function main(): Promise<void> {
     info: () => {},
     error: (...parts: unknown[]) => console.error(...parts),
   });
+  // `npm run dev` works with no configuration at all: development-only secrets are generated once.
+  let devServer: { url: string; generated: string[]; forget: () => void } | undefined;
+  if (dev) {
+    const url = `http://localhost:${devPort(args, process.env)}`;
+    devServer = { url, generated: ensureDevSecrets(root, process.env), forget: recordDevServer(root, url) };
+  }
   const configured = hasRedisCredentials(process.env);
   if (!configured) {
     const refusal = localEndpointRefusal({ command, explicit, env: process.env });
@@ -159,6 +166,8 @@ async function main(): Promise<void> {
     await endpoint?.close();
     process.exit(128 + constants.signals[interruptedBy]);
   }
+
+  if (devServer) console.log(devBanner(devServer.url, process.env, devServer.generated));
 
   const bin = join(root, "node_modules", ".bin");
   const local = join(bin, program);
@@ -183,6 +192,7 @@ async function main(): Promise<void> {
       resolveCode(exitCode ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
+  devServer?.forget();
   if (endpoint) removeEndpointFile(root, endpoint.token);
   await endpoint?.close();
   process.exit(code);

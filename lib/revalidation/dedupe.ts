@@ -1,7 +1,8 @@
 /**
  * Steps 5 and 7: de-duplication by revalidation ID.
  *
- * A claim is a small hash, `state` = `processing` under a lease, then `done` for `idTtlSeconds`.
+ * A claim is a small hash, `state` = `processing` under a lease, then `done` (or `failed`, with why)
+ * for `idTtlSeconds`. A `failed` ID is claimed again by the sender's retry.
  * The lease is why a crash between claim and "done" cannot block an ID forever: the key simply
  * expires and the sender's retry claims it again. Claiming reads and writes in one Lua script, so
  * two concurrent deliveries can never both see "absent", and it costs one round trip.
@@ -18,7 +19,6 @@ import { keys } from "../redis";
 
 /** Long enough for any revalidation (they are in-memory), short enough that a retry after a crash is soon served. */
 export const DEFAULT_LEASE_MS = 30_000;
-export const RECENT_LOG_LENGTH = 100;
 
 /**
  * The key an ID is claimed under: sender, scope digest, ID. Neither `iss` (encoded) nor the digest
@@ -37,7 +37,8 @@ export function digestOf(values: readonly string[]): string {
 
 const CLAIM = `
 local state = redis.call('HGET', KEYS[1], 'state')
-if not state then
+if not state or state == 'failed' then
+  redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'state', 'processing', 'owner', ARGV[1], 'firstSeenAt', ARGV[2], 'tagsDigest', ARGV[4], 'tags', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return {'claimed', ARGV[2], 0, ''}
@@ -51,10 +52,14 @@ if state == 'done' then return {'done', firstSeenAt, 0, ''} end
 return {'processing', firstSeenAt, redis.call('PTTL', KEYS[1]), ''}
 `;
 
-// Only the owner's own claim is released: after a lease ran out, another delivery may hold the ID.
-const RELEASE = `
+// Only the owner's own claim is marked: after a lease ran out, another delivery may hold the ID.
+// A failed ID stays visible (GET /api/revalidate/<id>) and the sender's retry claims it again.
+const MARK_FAILED = `
 if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'processing' then
-  return redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'state', 'failed', 'failedAt', ARGV[2], 'reason', ARGV[3])
+  redis.call('HDEL', KEYS[1], 'owner')
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  return 1
 end
 return 0
 `;
@@ -120,8 +125,61 @@ function parseStoredTags(raw: string): string[] {
   }
 }
 
-export async function releaseRevalidationId(redis: Redis, id: string, owner: string): Promise<void> {
-  await redis.eval(RELEASE, [keys.revalidationId(id)], [owner]);
+/** Records that the owner's revalidation failed, and why (no body, no token: a short reason). */
+export async function markRevalidationFailed(
+  redis: Redis,
+  id: string,
+  failed: { owner: string; at: Date; reason: string; ttlSeconds: number },
+): Promise<void> {
+  await redis.eval(
+    MARK_FAILED,
+    [keys.revalidationId(id)],
+    [failed.owner, failed.at.toISOString(), failed.reason.slice(0, 300), failed.ttlSeconds],
+  );
+}
+
+const statusHash = z.object({
+  state: z.enum(["processing", "done", "failed"]),
+  firstSeenAt: z.string().optional(),
+  doneAt: z.string().optional(),
+  failedAt: z.string().optional(),
+  reason: z.string().optional(),
+  tags: z.string().optional(),
+});
+
+export type RevalidationStatus =
+  | { state: "processing"; firstSeenAt: string | null; leaseEndsAt: string | null; tags: string[] }
+  | { state: "done"; firstSeenAt: string | null; doneAt: string | null; tags: string[] }
+  | { state: "failed"; firstSeenAt: string | null; failedAt: string | null; reason: string; tags: string[] };
+
+/** HGETALL's reply as an object: this project's clients skip deserialization, so it is a flat array. */
+export function hashObject(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+  return reply && typeof reply === "object" ? (reply as Record<string, string>) : {};
+}
+
+/** What is known of a claimed ID (in one namespace), or null when nothing is. One round trip. */
+export async function readRevalidationStatus(
+  redis: Redis,
+  id: string,
+  now: Date,
+): Promise<RevalidationStatus | null> {
+  const key = keys.revalidationId(id);
+  const [fields, pttl] = await Promise.all([redis.hgetall(key), redis.pttl(key)]);
+  const parsed = statusHash.safeParse(hashObject(fields));
+  if (!parsed.success) return null;
+  const { state, firstSeenAt = null, doneAt = null, failedAt = null, reason = "", tags = "[]" } = parsed.data;
+  const tagList = parseStoredTags(tags);
+  if (state === "processing") {
+    const leaseEndsAt = pttl > 0 ? new Date(now.getTime() + pttl).toISOString() : null;
+    return { state, firstSeenAt, leaseEndsAt, tags: tagList };
+  }
+  if (state === "done") return { state, firstSeenAt, doneAt, tags: tagList };
+  return { state, firstSeenAt, failedAt, reason, tags: tagList };
 }
 
 export async function markRevalidationDone(
@@ -142,15 +200,6 @@ export async function markRevalidationDone(
   );
 }
 
-export type RecentRevalidation = {
-  at: string;
-  requestId: string;
-  id: string | null;
-  iss: string | null;
-  tags: string[];
-  outcome: string;
-};
-
 /** "adds post:a; leaves out posts": how `tags` differ from the ID's first claim, for a 409. */
 export function describeTagDifference(firstTags: readonly string[], tags: readonly string[]): string {
   const list = (values: string[]) =>
@@ -168,8 +217,3 @@ export function describeTagDifference(firstTags: readonly string[], tags: readon
 }
 
 /** Appends to the capped recent-revalidations list (newest first), for operators to look at. */
-export async function appendRecentRevalidation(redis: Redis, entry: RecentRevalidation): Promise<void> {
-  const key = keys.revalidationLog();
-  // Issued in the same tick, so auto-pipelining sends both in one HTTP request.
-  await Promise.all([redis.lpush(key, JSON.stringify(entry)), redis.ltrim(key, 0, RECENT_LOG_LENGTH - 1)]);
-}

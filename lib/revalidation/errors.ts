@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   method_not_allowed: 405,
+  unknown_id: 404,
   in_progress: 409,
   id_conflict: 409,
   payload_too_large: 413,

@@ -9,14 +9,14 @@ import { ConfigError, type RevalidationEnv, revalidationEnv } from "../env";
 import { createLimiter } from "../rate-limit";
 import { describeError, failFastRedis } from "../redis";
 import { shareInvalidation } from "../shared-tags/runtime";
+import { recordActivity } from "./activity";
 import {
-  appendRecentRevalidation,
   claimRevalidationId,
   DEFAULT_LEASE_MS,
   describeTagDifference,
   markRevalidationDone,
+  markRevalidationFailed,
   namespacedId,
-  releaseRevalidationId,
 } from "./dedupe";
 import { Rejection } from "./errors";
 import { checkLimits, countAuthFailure, type Limiters } from "./limits";
@@ -200,6 +200,8 @@ export async function handleRevalidation(request: Request, deps: ReceiverDeps): 
     deduplicated: trace.deduplicated,
     notes: [...trace.notes, ...budget.failures],
   };
+  // Operators see every verified request on /admin/revalidations (lib/revalidation/activity.ts).
+  if (trace.iss) afterResponse.push(() => recordActivity(deps.redis(), line, deps.now()));
   deps.after(async () => {
     const results = await Promise.allSettled(afterResponse.map((work) => work()));
     for (const result of results) {
@@ -331,10 +333,12 @@ async function receive(request: Request, context: Context): Promise<Reply> {
   } catch (error) {
     trace.outcome = "failed";
     trace.notes.push(`revalidateTag failed: ${describeError(error)}`);
-    if (claimed && key) await release(deps, key, owner, trace);
+    if (claimed && key) {
+      await recordFailure(deps, key, owner, trace, config.idTtlSeconds, "revalidateTag failed on the server");
+    }
     throw new Rejection(
       "internal",
-      `Revalidation failed on the server and nothing was recorded: retry with the same ID. The site owner can find request ${context.requestId} in the logs.`,
+      `Revalidation failed on the server: retry with the same ID. The site owner can find request ${context.requestId} in the logs.`,
     );
   }
 
@@ -345,7 +349,16 @@ async function receive(request: Request, context: Context): Promise<Reply> {
   if (shared === "queued") {
     trace.outcome = "failed";
     trace.notes.push("shared tag state unavailable: applied on this instance and queued");
-    if (claimed && key) await release(deps, key, owner, trace);
+    if (claimed && key) {
+      await recordFailure(
+        deps,
+        key,
+        owner,
+        trace,
+        config.idTtlSeconds,
+        "the shared tag state (Redis) did not take the change: applied on one instance only",
+      );
+    }
     throw new Rejection(
       "not_shared",
       `Revalidated on this instance, but the shared tag state (Redis) did not answer, so other instances and later restarts may not see it yet. Retry after ${NOT_SHARED_RETRY_AFTER_SECONDS} s with the same ID.`,
@@ -366,16 +379,6 @@ async function receive(request: Request, context: Context): Promise<Reply> {
       }),
     );
   }
-  context.afterResponse.push(() =>
-    appendRecentRevalidation(deps.redis(), {
-      at: at.toISOString(),
-      requestId: context.requestId,
-      id: id?.id ?? null,
-      iss: token.iss,
-      tags: body.tags,
-      outcome: claimed ? "revalidated" : "revalidated (not de-duplicated)",
-    }),
-  );
   const warning = !id
     ? "No revalidation ID was sent (body id, token jti, Idempotency-Key, X-Revalidation-Id or webhook-id), so this request was not de-duplicated."
     : !claimed
@@ -395,11 +398,23 @@ async function receive(request: Request, context: Context): Promise<Reply> {
   );
 }
 
-/** Releases a claim before answering a failure, so the sender's immediate retry is processed, not told 409. */
-async function release(deps: ReceiverDeps, key: string, owner: string, trace: Trace): Promise<void> {
+/**
+ * Marks the claim failed, with why, before answering: the sender's immediate retry claims it again
+ * (not a 409), and GET /api/revalidate/<id> says what happened meanwhile.
+ */
+async function recordFailure(
+  deps: ReceiverDeps,
+  key: string,
+  owner: string,
+  trace: Trace,
+  ttlSeconds: number,
+  reason: string,
+): Promise<void> {
   await createRedisBudget(deps.redisBudgetMs)
-    .roundTrip("release", () => releaseRevalidationId(deps.redis(), key, owner))
-    .catch(() => trace.notes.push("release failed: the retry waits for the lease to run out"));
+    .roundTrip("record failure", () =>
+      markRevalidationFailed(deps.redis(), key, { owner, at: deps.now(), reason, ttlSeconds }),
+    )
+    .catch(() => trace.notes.push("recording the failure failed: the retry waits for the lease to run out"));
 }
 
 function ok(body: Record<string, unknown>, headers: Record<string, string>): Reply {

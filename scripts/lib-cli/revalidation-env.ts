@@ -10,9 +10,13 @@ import { assertStrongSecret, MintError } from "../../lib/revalidation/mint";
 
 export type CliRevalidationConfig = { secret: string; audience: string };
 
-export function loadRevalidationConfig(): CliRevalidationConfig {
+/**
+ * `dev`: the CLI aims at the local `npm run dev` server, so it reads the .env files `next dev` reads
+ * (including the development-only secrets in .env.development.local).
+ */
+export function loadRevalidationConfig(options: { dev?: boolean } = {}): CliRevalidationConfig {
   // Quiet: the "Loaded env from ..." line would land in the middle of a token on stdout.
-  nextEnv.loadEnvConfig(process.cwd(), false, { info: () => undefined, error: console.error });
+  nextEnv.loadEnvConfig(process.cwd(), options.dev ?? false, { info: () => undefined, error: console.error });
   const env = revalidationEnv(process.env);
   return { secret: assertStrongSecret(env.secrets[0]), audience: env.audience };
 }

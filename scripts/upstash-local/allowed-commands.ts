@@ -35,6 +35,8 @@ export const ALLOWED_COMMANDS: ReadonlySet<string> = new Set([
   "HMGET",
   "HGETALL",
   "HDEL",
+  // the revalidation activity counters (lib/revalidation/activity.ts)
+  "HINCRBY",
   // lists: comments, the recent-revalidations log
   "LPUSH",
   "RPUSH",

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, inject, test } from "vitest";
+import { ACTIVITY_LENGTH, findActivity } from "../../lib/revalidation/activity";
 import { claimRevalidationId, namespacedId } from "../../lib/revalidation/dedupe";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
 import { createHarness, unique, waitFor } from "./harness";
@@ -249,11 +250,16 @@ test("done is kept for idTtlSeconds and the recent log is capped", async () => {
   const ttl = await h.redis.ttl(`revalidate:id:${namespacedId({ iss: h.iss, scope: undefined }, id)}`);
   expect(ttl).toBeGreaterThan(3500);
   expect(ttl).toBeLessThanOrEqual(3600);
-  expect(await h.redis.llen("revalidate:recent")).toBeLessThanOrEqual(100);
-  const recent = (await h.redis.lrange("revalidate:recent", 0, 99)).map(
-    (entry) => JSON.parse(entry) as { id: string },
-  );
-  expect(recent.some((entry) => entry.id === id)).toBe(true);
+  expect(await h.redis.llen("revalidate:recent")).toBeLessThanOrEqual(ACTIVITY_LENGTH);
+  const recent = await findActivity(h.redis, id);
+  expect(recent).toHaveLength(1);
+  expect(recent[0]).toMatchObject({
+    id,
+    iss: h.iss,
+    outcome: "revalidated",
+    status: 200,
+    deduplicated: true,
+  });
 });
 
 async function closedPort(): Promise<number> {
