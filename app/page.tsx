@@ -7,6 +7,12 @@ export default async function HomePage() {
   return (
     <>
       <h1>Posts</h1>
+      <p className="lede" data-testid="what-this-is">
+        Every page is served from Next.js&apos;s cache and kept fresh by tags: an admin edit shows at once
+        (read-your-writes), a CMS change after its webhook (stale-while-revalidate). Try it (README, &quot;Try
+        it&quot;): edit a post in <Link href="/admin">admin</Link>, then watch the{" "}
+        <Link href="/admin/revalidations">revalidations</Link>.
+      </p>
       <section aria-labelledby="posts-heading" className="card">
         <h2 id="posts-heading" className="visually-hidden">
           All posts

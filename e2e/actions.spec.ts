@@ -11,7 +11,9 @@
  * it for the rest of the window. RATE_LIMIT_SIGN_IN counts every attempt before the password is
  * compared, and a correct password gives the allowance back, so the sign-ins before it are free.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { promisify } from "node:util";
 import { expect, type Page, test } from "@playwright/test";
 import { Redis } from "@upstash/redis";
 import { E2E } from "./env";
@@ -363,6 +365,63 @@ test.describe("admin editing", () => {
       await editor.close();
       await visitor.close();
     }
+  });
+
+  test("the README's Try it, step by step: an admin edit, a CMS change and its webhook, the activity page", async ({
+    page,
+  }) => {
+    const run = promisify(execFile);
+    const cli = (script: string, args: string[]) =>
+      run("npx", ["tsx", script, ...args], {
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          UPSTASH_REDIS_REST_URL: E2E.upstashUrl,
+          UPSTASH_REDIS_REST_TOKEN: E2E.upstashToken,
+          REVALIDATION_SECRET: E2E.revalidationSecret,
+        },
+      });
+    const slug = await createPost(unique("Try it"));
+
+    // 1. Read-your-writes: sign in, edit, Publish; the page landed on shows it.
+    await signIn(page, "/admin");
+    await page.getByRole("link", { name: (await storedPost(slug)).title }).click();
+    const edited = unique("Edited in admin");
+    await page.getByLabel("Title", { exact: true }).fill(edited);
+    await page.getByRole("button", { name: "Publish" }).click();
+    await page.waitForURL(`/posts/${slug}`);
+    await expect(page.getByTestId("post-title")).toHaveText(edited);
+
+    // 2. Stale-while-revalidate: the CMS changes the post; no reload shows it before the webhook.
+    const changed = unique("Changed in the CMS");
+    await cli("scripts/cms.ts", ["--slug", slug, "--title", changed]);
+    for (let i = 0; i < 3; i++) {
+      await page.reload();
+      await expect(page.getByTestId("post-title")).toHaveText(edited);
+    }
+    const { stdout } = await cli("scripts/revalidate.ts", ["--url", E2E.baseURL, "--tag", `post:${slug}`]);
+    const sent = JSON.parse(stdout.slice(stdout.indexOf("{"))) as { id: string; status: string };
+    expect(sent.status).toBe("revalidated");
+    await expect(async () => {
+      await page.reload();
+      await expect(page.getByTestId("post-title")).toHaveText(changed, { timeout: 100 });
+    }).toPass({ timeout: 10_000, intervals: [100] });
+
+    // 3. Watch it: the activity page lists the webhook, and --status says it is done.
+    await page.goto("/admin");
+    await page.getByTestId("activity-link").click();
+    await expect(page.getByTestId("activity-recent")).toContainText(sent.id);
+    await expect(page.getByTestId("activity-counts")).toBeVisible();
+    await page.getByLabel("Revalidation ID").fill(sent.id);
+    await page.getByRole("button", { name: "Look up" }).click();
+    await expect(page.getByTestId("lookup-result")).toContainText(`post:${slug}`);
+    const status = await cli("scripts/revalidate.ts", ["--url", E2E.baseURL, "--status", sent.id]);
+    expect(status.stdout).toMatch(/^200 /);
+    expect(JSON.parse(status.stdout.slice(4))).toMatchObject({
+      id: sent.id,
+      state: "done",
+      tags: [`post:${slug}`],
+    });
   });
 
   // Keep last: see the note at the top of the file.

@@ -44,6 +44,9 @@ async function AdminPanel({ searchParams }: Props) {
     <section className="card" aria-labelledby="posts-heading">
       <div className="admin-bar">
         <h2 id="posts-heading">Edit a post</h2>
+        <Link href="/admin/revalidations" data-testid="activity-link">
+          Revalidations
+        </Link>
         <form action={signOut}>
           <button type="submit" className="secondary">
             Sign out
