@@ -23,6 +23,12 @@ export const CALL_TIMEOUT_MS = 800;
  * regenerations it causes stay few.
  */
 export const MARGIN_MS = 1000;
+/**
+ * How long after a change made here its tags are marked again (SharedTagState.remarkLater): longer
+ * than a page render that was already running when the change landed, short enough that the one
+ * read it can affect comes soon after the write.
+ */
+export const REMARK_AFTER_MS = 1000;
 /** Allowance for the build machine's clock being ahead of or behind the instances'. */
 export const BUILD_CLOCK_SKEW_MS = 5000;
 /** How long start-up waits for the first sync before serving with what it has. */
@@ -73,6 +79,7 @@ export async function startSharedTags(): Promise<void> {
     intervalMs: env.syncMs,
     callTimeoutMs: CALL_TIMEOUT_MS,
     marginMs: MARGIN_MS,
+    remarkAfterMs: REMARK_AFTER_MS,
     buildStartedAt: buildStartedAt(),
     skewMs: BUILD_CLOCK_SKEW_MS,
     now: Date.now,

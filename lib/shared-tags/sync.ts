@@ -53,6 +53,11 @@ export type SharedTagsOptions = {
   /** See `LearnContext.marginMs`: applied to changes learned from other processes. */
   marginMs: number;
   /**
+   * After a change made here, its tags are marked again this much later (see `remark`). 0 turns it
+   * off (tests of other behaviour).
+   */
+  remarkAfterMs?: number;
+  /**
    * When the build this process serves started (ms), or undefined when unknown: invalidations since
    * then (less `skewMs`) may be missing from the build's pages. Unknown means "all of them".
    */
@@ -137,6 +142,7 @@ export class SharedTagState {
     // called and before any of them resumes: apply ours after them, so theirs cannot overwrite it.
     await Promise.resolve();
     this.inject(unique);
+    this.remarkLater(unique, at, durations);
 
     // The webhook receiver publishes before it answers, then calls revalidateTag, which Next applies
     // after the response and which reaches this method again through cache-handler.mjs: that second
@@ -156,6 +162,31 @@ export class SharedTagState {
       this.failed("publish", error);
       return false;
     }
+  }
+
+  /**
+   * Next stores a page regeneration that was already running when an invalidation landed as newer
+   * than the invalidation (its time is when it finished), and concurrent readers share it: the
+   * change would then stay invisible until the next invalidation of those tags. So the tags are
+   * marked again `remarkAfterMs` later: whatever was stored in between is served at most once more
+   * ('max': stale) or regenerated first (updateTag: expired), and what is made after is fresh.
+   */
+  private remarkLater(tags: readonly string[], at: number, durations: Durations): void {
+    const delay = this.options.remarkAfterMs ?? 0;
+    if (delay <= 0 || this.stopped) return;
+    const hard = durations === undefined || durations.expire === 0;
+    const timer = setTimeout(() => {
+      const until = at + delay;
+      for (const tag of tags) {
+        const applied = this.applied.get(tag) ?? { stale: 0, expired: 0 };
+        this.applied.set(tag, {
+          stale: Math.max(applied.stale, until),
+          expired: hard ? Math.max(applied.expired, until) : applied.expired,
+        });
+      }
+      this.inject(tags);
+    }, delay);
+    timer.unref?.();
   }
 
   private consumeEcho(key: string, at: number): boolean {

@@ -315,3 +315,38 @@ describe("no work twice", () => {
     expect(calls.changes).toBeGreaterThan(before);
   });
 });
+
+test("a change made here is marked again a moment later, so a render that raced it is not kept", async () => {
+  // Next's own manifest and checks, as the page-level cache uses them.
+  const manifest = nextTagsManifest({ loadIfAbsent: true });
+  const { areTagsExpired, areTagsStale } = nextTagChecks();
+  const state = new SharedTagState({
+    store: createTagStore(createFailFastRedis(redisEnv(), 2000)),
+    manifest,
+    intervalMs: 60_000,
+    callTimeoutMs: 3000,
+    marginMs: 1000,
+    remarkAfterMs: 200,
+    buildStartedAt: undefined,
+    skewMs: 0,
+    now: Date.now,
+    log: () => {},
+  });
+  cleanups.push(() => state.stop());
+  const hard = tag("comments");
+  const soft = tag("post");
+  const at = Date.now();
+  await state.invalidate([hard], undefined);
+  await state.invalidate([soft], MAX);
+  // A page a render finished storing just after the change looks newer than it...
+  const raced = Date.now() + 1;
+  expect(areTagsExpired([hard], raced)).toBe(false);
+  expect(areTagsStale([soft], raced)).toBe(false);
+  // ...until the tags are marked again: then it is expired (updateTag) or stale ('max').
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(manifest.get(hard)?.expired).toBeGreaterThanOrEqual(at + 200);
+  expect(areTagsExpired([hard], raced)).toBe(true);
+  expect(manifest.get(soft)?.stale).toBeGreaterThanOrEqual(at + 200);
+  expect(areTagsStale([soft], raced)).toBe(true);
+  expect(areTagsExpired([soft], raced)).toBe(false);
+});
