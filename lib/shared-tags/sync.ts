@@ -111,6 +111,7 @@ export class SharedTagState {
   private resubscribeTimer: ReturnType<typeof setTimeout> | null = null;
   private announcedVersion = 0;
   private lastSubscribeAt = 0;
+  private lastSubscribeFailureLog = 0;
   /** Versions this process published: announcements of them need no sync. */
   private readonly ownVersions = new Set<number>();
   /** Invalidations published ahead of Next's own `updateTags` call for them (see `invalidate`). */
@@ -189,6 +190,15 @@ export class SharedTagState {
     timer.unref?.();
   }
 
+  /** Echoes that never came (Next did not apply the revalidation) are forgotten after the window. */
+  private pruneEchoes(at: number): void {
+    for (const [key, times] of this.expectedEchoes) {
+      const live = times.filter((sentAt) => at - sentAt < ECHO_WINDOW_MS);
+      if (live.length > 0) this.expectedEchoes.set(key, live);
+      else this.expectedEchoes.delete(key);
+    }
+  }
+
   private consumeEcho(key: string, at: number): boolean {
     const pending = (this.expectedEchoes.get(key) ?? []).filter((sentAt) => at - sentAt < ECHO_WINDOW_MS);
     const found = pending.length > 0;
@@ -256,7 +266,18 @@ export class SharedTagState {
         if (version > this.version) this.sync().catch(() => undefined);
       },
       onError: (error) => {
-        this.failed("subscribe", error);
+        // Only the push is lost (the timer still syncs), so this is not a Redis outage: its own log.
+        const at = this.options.now();
+        if (at - this.lastSubscribeFailureLog >= LOG_EVERY_MS) {
+          this.lastSubscribeFailureLog = at;
+          this.options.log({
+            msg: "shared-tags",
+            level: "warn",
+            event: "announcements-unavailable",
+            reason: describeError(error),
+            effect: `instances learn of changes at the next timed sync (every ${this.options.intervalMs} ms) until the stream is back`,
+          });
+        }
         this.resubscribeSoon();
       },
     });
@@ -309,6 +330,7 @@ export class SharedTagState {
         changed.push(tag);
       }
       changed.push(...this.foldDue(learnedAt));
+      this.pruneEchoes(learnedAt);
       this.inject(changed);
       // The timer found a change no announcement told of: the stream may have ended without a word
       // (the client does not report that). Subscribe again, at most every RESUBSCRIBE_AFTER_MS.

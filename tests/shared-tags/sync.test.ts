@@ -350,3 +350,32 @@ test("a change made here is marked again a moment later, so a render that raced 
   expect(areTagsStale([soft], raced)).toBe(true);
   expect(areTagsExpired([soft], raced)).toBe(false);
 });
+
+test("a stream that cannot open is logged as such, once, and is not taken for a Redis outage", async () => {
+  const logs: SharedTagsLogLine[] = [];
+  const state = new SharedTagState({
+    store: createTagStore(createFailFastRedis(redisEnv(), 2000)),
+    // Nothing listens on port 9 here: the stream fails to open; the store itself is fine.
+    announcements: createAnnouncements(createStreamingRedis({ url: "http://127.0.0.1:9", token: "x" })),
+    manifest: new Map(),
+    intervalMs: 60_000,
+    callTimeoutMs: 3000,
+    marginMs: 1000,
+    buildStartedAt: undefined,
+    skewMs: 0,
+    now: Date.now,
+    log: (line) => logs.push(line),
+  });
+  cleanups.push(() => state.stop());
+  await state.sync();
+  state.start();
+  const deadline = Date.now() + 3000;
+  while (!logs.some((l) => l.event === "announcements-unavailable") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(logs.filter((l) => l.event === "announcements-unavailable")).toHaveLength(1);
+  expect(logs.some((l) => l.event === "redis-unavailable")).toBe(false);
+  expect(state.status().failingSince).toBeNull();
+  await state.sync();
+  expect(logs.some((l) => l.event === "recovered")).toBe(false);
+});
