@@ -55,11 +55,12 @@ for (const [, entry] of Object.entries(lock.packages)) {
       unsure.push(`${name}@${range}`);
       continue;
     }
+    // Fields in npm's own order (version, then the rest alphabetically: cpu, dev, libc, optional, os),
+    // so that a later `npm install` leaves the file as it is.
+    const fields: Entry = { ...(entry.dev ? { dev: true } : {}), optional: true, ...platform };
     lock.packages[key] = {
       version: range,
-      ...(entry.dev ? { dev: true } : {}),
-      optional: true,
-      ...platform,
+      ...Object.fromEntries(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b))),
     };
     added.push(`${name}@${range}`);
   }
@@ -69,6 +70,8 @@ for (const [, entry] of Object.entries(lock.packages)) {
 lock.packages = Object.fromEntries(
   Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))),
 );
+// Packages in npm's order (the root "" first, then by path), or the next `npm install` rewrites the file.
+lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(added.length ? `Added to package-lock.json:\n  ${added.join("\n  ")}` : "Nothing to add.");
 if (unsure.length) console.log(`Left alone (platform or version not certain):\n  ${unsure.join("\n  ")}`);
