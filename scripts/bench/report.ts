@@ -15,7 +15,7 @@ import { INSTANCE_POLL_MS, type InstancesResult, LAYER_SWITCH } from "./measures
 import { RECEIVER_CONNECTIONS, type ReceiverRow, type ReceiverScenario } from "./measures/receiver";
 import type { RoundTripResult } from "./measures/round-trips";
 
-/** RATE_LIMIT_REVALIDATE and RATE_LIMIT_COMMENTS of the product under test. */
+/** RATE_LIMIT_REVALIDATE and the RATE_LIMIT_COMMENTS* limits of the product under test. */
 export const RATE_LIMIT_SETTING = "9999999/1m";
 
 export const TARGETS = {

@@ -107,6 +107,8 @@ async function main(): Promise<void> {
     // Raised so that the limits never answer 429 here: the benchmark measures the work, not the limit.
     RATE_LIMIT_REVALIDATE: RATE_LIMIT_SETTING,
     RATE_LIMIT_COMMENTS: RATE_LIMIT_SETTING,
+    RATE_LIMIT_COMMENTS_PER_POST: RATE_LIMIT_SETTING,
+    RATE_LIMIT_COMMENTS_SITE: RATE_LIMIT_SETTING,
     NEXT_TELEMETRY_DISABLED: "1",
   };
 
