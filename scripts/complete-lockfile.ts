@@ -71,7 +71,9 @@ lock.packages = Object.fromEntries(
   Object.entries(lock.packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))),
 );
 // Packages in npm's order (the root "" first, then by path), or the next `npm install` rewrites the file.
-lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+lock.packages = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+);
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(added.length ? `Added to package-lock.json:\n  ${added.join("\n  ")}` : "Nothing to add.");
 if (unsure.length) console.log(`Left alone (platform or version not certain):\n  ${unsure.join("\n  ")}`);
