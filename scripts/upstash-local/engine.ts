@@ -52,9 +52,13 @@ async function subscribeOn(
   });
   await subscriber.subscribe(channel);
   return async () => {
-    // UNSUBSCRIBE first: ioredis-mock keeps a quit connection's subscriptions.
-    await subscriber.unsubscribe(channel).catch(() => undefined);
-    await subscriber.quit().catch(() => subscriber.disconnect());
+    // UNSUBSCRIBE first (ioredis-mock keeps a closed connection's subscriptions), but not for long:
+    // Redis may already be gone. Then disconnect, which never reconnects and never waits.
+    await Promise.race([
+      subscriber.unsubscribe(channel).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 200).unref()),
+    ]);
+    subscriber.disconnect();
   };
 }
 

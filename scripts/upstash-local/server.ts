@@ -208,8 +208,11 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
     return replies.map((reply, i) => translations[i]?.fixReply?.(reply) ?? reply);
   }
 
-  /** Open server-sent-event streams, ended when the endpoint closes (they would hold close() open). */
-  const streams = new Set<ServerResponse>();
+  /**
+   * Open server-sent-event streams and how to stop each one's Redis subscription: ended when the
+   * endpoint closes, before the engine, so no subscriber connection is left reconnecting forever.
+   */
+  const streams = new Map<ServerResponse, () => Promise<void>>();
 
   /**
    * `POST /subscribe/<channel>`, as Upstash serves it to `redis.subscribe()`: a server-sent-event
@@ -222,10 +225,15 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
       return;
     }
     counters.commands += 1;
-    const stop = await engine.subscribe(channel, (message) => {
+    const unsubscribe = await engine.subscribe(channel, (message) => {
       res.write(`data: message,${channel},${message.toString()}\n\n`);
     });
-    streams.add(res);
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= unsubscribe();
+      return stopping;
+    };
+    streams.set(res, stop);
     res.writeHead(200, {
       "Content-Type": "text/event-stream",
       "Cache-Control": "no-cache",
@@ -366,10 +374,12 @@ export async function startLocalUpstash(options: LocalUpstashOptions = {}): Prom
     },
     close() {
       closing ??= (async () => {
+        const subscriptions = [...streams.values()];
         await new Promise<void>((resolveClose) => {
           server.close(() => resolveClose());
           server.closeAllConnections();
         });
+        await Promise.all(subscriptions.map((stop) => stop()));
         await engine.close();
       })();
       return closing;

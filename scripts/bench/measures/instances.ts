@@ -12,9 +12,11 @@
  * - Round trips per cached hit: endpoint requests during a burst of reads that are cache hits, less
  *   what an idle instance would have asked in that time.
  */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Post } from "../../../lib/posts";
 import { keys } from "../../../lib/redis";
+import { REMARK_AFTER_MS } from "../../../lib/shared-tags/runtime";
 import { type Cluster, startCluster } from "../../cluster/cluster";
 import { BENCH_SLUG, type BenchContext, receiverHeaders } from "../lib/context";
 import { type LoadSummary, runLoad } from "../lib/load";
@@ -266,6 +268,9 @@ export async function measureInstances(
     context.progress(
       `  webhook → fresh on all: ${freshness.timesMs.length}/${freshness.trials} trials fresh everywhere${freshness.gaveUp ? ` (gave up after ${freshness.trials}: ${freshness.neverFresh.join(", ")} never fresh)` : ""}`,
     );
+    // The instance that got the last webhook re-marks its tags a second later (lib/shared-tags,
+    // remarkLater), which turns its pages stale once: let that pass, so the burst measures hits.
+    await sleep(REMARK_AFTER_MS + 500);
     // One instance from here on, so the others' CPU and Redis requests do not blur the numbers.
     const [first, ...others] = cluster.instances();
     if (!first) throw new Error("the cluster has no instance");
