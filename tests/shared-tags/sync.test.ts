@@ -9,7 +9,12 @@ import { createFailFastRedis, createStreamingRedis } from "../../lib/redis";
 import { nextTagChecks, nextTagsManifest } from "../../lib/shared-tags/next-manifest";
 import type { Durations } from "../../lib/shared-tags/records";
 import { createAnnouncements, createTagStore } from "../../lib/shared-tags/store";
-import { SharedTagState, type SharedTagsLogLine, type TagsManifest } from "../../lib/shared-tags/sync";
+import {
+  SharedTagState,
+  type SharedTagsLogLine,
+  type SharedTagsOptions,
+  type TagsManifest,
+} from "../../lib/shared-tags/sync";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
 
 const MAX: Durations = { expire: 365 * 24 * 3600 };
@@ -18,12 +23,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
+/** One instance's shared state, as `next start` runs it, with what a test needs to vary. */
 function instance(
-  options: {
+  options: Partial<
+    Pick<SharedTagsOptions, "store" | "announcements" | "manifest" | "intervalMs" | "remarkAfterMs">
+  > & {
     url?: string;
     token?: string;
     buildStartedAt?: number;
-    manifest?: TagsManifest;
     callTimeoutMs?: number;
   } = {},
 ) {
@@ -31,13 +38,17 @@ function instance(
   const manifest = options.manifest ?? new Map();
   const logs: SharedTagsLogLine[] = [];
   const state = new SharedTagState({
-    store: createTagStore(
-      createFailFastRedis({ url: options.url ?? env.url, token: options.token ?? env.token }, 2000),
-    ),
+    store:
+      options.store ??
+      createTagStore(
+        createFailFastRedis({ url: options.url ?? env.url, token: options.token ?? env.token }, 2000),
+      ),
+    announcements: options.announcements,
     manifest,
-    intervalMs: 50,
+    intervalMs: options.intervalMs ?? 50,
     callTimeoutMs: options.callTimeoutMs ?? 3000,
     marginMs: 2000,
+    remarkAfterMs: options.remarkAfterMs,
     buildStartedAt: options.buildStartedAt,
     skewMs: 0,
     now: Date.now,
@@ -212,20 +223,7 @@ describe("announcements (pub/sub)", () => {
 
   test("an instance learns a change at once, long before its timer would", async () => {
     const a = instance();
-    const manifest: TagsManifest = new Map();
-    const b = new SharedTagState({
-      store: createTagStore(createFailFastRedis(redisEnv(), 2000)),
-      announcements: announced(),
-      manifest,
-      intervalMs: 60_000,
-      callTimeoutMs: 3000,
-      marginMs: 1000,
-      buildStartedAt: undefined,
-      skewMs: 0,
-      now: Date.now,
-      log: () => {},
-    });
-    cleanups.push(() => b.stop());
+    const { state: b, manifest } = instance({ announcements: announced(), intervalMs: 60_000 });
     await b.sync();
     b.start();
     // Give the stream a moment to open: announcements sent before it are only caught by the timer.
@@ -259,25 +257,10 @@ describe("no work twice", () => {
     };
   }
 
-  function withStore(
+  const withStore = (
     store: ReturnType<typeof counted>["store"],
     announcements?: ReturnType<typeof createAnnouncements>,
-  ) {
-    const state = new SharedTagState({
-      store,
-      announcements,
-      manifest: new Map(),
-      intervalMs: 60_000,
-      callTimeoutMs: 3000,
-      marginMs: 1000,
-      buildStartedAt: undefined,
-      skewMs: 0,
-      now: Date.now,
-      log: () => {},
-    });
-    cleanups.push(() => state.stop());
-    return state;
-  }
+  ) => instance({ store, announcements, intervalMs: 60_000 }).state;
 
   test("the webhook's publish is not published again when Next's own updateTags echoes it; a real repeat is", async () => {
     const { calls, store } = counted();
@@ -320,19 +303,7 @@ test("a change made here is marked again a moment later, so a render that raced 
   // Next's own manifest and checks, as the page-level cache uses them.
   const manifest = nextTagsManifest({ loadIfAbsent: true });
   const { areTagsExpired, areTagsStale } = nextTagChecks();
-  const state = new SharedTagState({
-    store: createTagStore(createFailFastRedis(redisEnv(), 2000)),
-    manifest,
-    intervalMs: 60_000,
-    callTimeoutMs: 3000,
-    marginMs: 1000,
-    remarkAfterMs: 200,
-    buildStartedAt: undefined,
-    skewMs: 0,
-    now: Date.now,
-    log: () => {},
-  });
-  cleanups.push(() => state.stop());
+  const { state } = instance({ manifest, remarkAfterMs: 200, intervalMs: 60_000 });
   const hard = tag("comments");
   const soft = tag("post");
   const at = Date.now();
@@ -352,21 +323,11 @@ test("a change made here is marked again a moment later, so a render that raced 
 });
 
 test("a stream that cannot open is logged as such, once, and is not taken for a Redis outage", async () => {
-  const logs: SharedTagsLogLine[] = [];
-  const state = new SharedTagState({
-    store: createTagStore(createFailFastRedis(redisEnv(), 2000)),
-    // Nothing listens on port 9 here: the stream fails to open; the store itself is fine.
+  // Nothing listens on port 9 here: the stream fails to open; the store itself is fine.
+  const { state, logs } = instance({
     announcements: createAnnouncements(createStreamingRedis({ url: "http://127.0.0.1:9", token: "x" })),
-    manifest: new Map(),
     intervalMs: 60_000,
-    callTimeoutMs: 3000,
-    marginMs: 1000,
-    buildStartedAt: undefined,
-    skewMs: 0,
-    now: Date.now,
-    log: (line) => logs.push(line),
   });
-  cleanups.push(() => state.stop());
   await state.sync();
   state.start();
   const deadline = Date.now() + 3000;
