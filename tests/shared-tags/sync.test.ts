@@ -13,7 +13,6 @@ import {
   SharedTagState,
   type SharedTagsLogLine,
   type SharedTagsOptions,
-  type TagsManifest,
 } from "../../lib/shared-tags/sync";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
 
