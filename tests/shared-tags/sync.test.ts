@@ -9,11 +9,7 @@ import { createFailFastRedis, createStreamingRedis } from "../../lib/redis";
 import { nextTagChecks, nextTagsManifest } from "../../lib/shared-tags/next-manifest";
 import type { Durations } from "../../lib/shared-tags/records";
 import { createAnnouncements, createTagStore } from "../../lib/shared-tags/store";
-import {
-  SharedTagState,
-  type SharedTagsLogLine,
-  type SharedTagsOptions,
-} from "../../lib/shared-tags/sync";
+import { SharedTagState, type SharedTagsLogLine, type SharedTagsOptions } from "../../lib/shared-tags/sync";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
 
 const MAX: Durations = { expire: 365 * 24 * 3600 };
