@@ -62,10 +62,18 @@ test("an unknown post shows the not-found page, is not indexed, and answers 404"
   expect(again.status()).toBe(404);
 });
 
-test("a malformed slug is a 404 page, not an error", async ({ request }) => {
-  const first = await request.get("/posts/a,b%20c");
-  expect(first.status()).toBeLessThan(500);
-  expect(await first.text()).toContain("Page not found");
+test("a malformed slug is the not-found page (never an error), and a 404 from the second request on", async ({
+  request,
+}) => {
+  // A slug that can never be a post (a comma and a space), unique so no earlier request cached it.
+  const path = `/posts/a,b%20c-${Date.now()}`;
+  const first = await request.get(path);
+  // The first request is the fallback shell's 200 (vercel/next.js#95380, as for an unknown post).
+  expect(first.status()).toBe(200);
+  const html = await first.text();
+  expect(html).toContain("Page not found");
+  expect(html).toMatch(/<meta name="robots" content="[^"]*noindex/);
+  expect((await request.get(path)).status()).toBe(404);
 });
 
 test("pages send the security headers", async ({ request }) => {
