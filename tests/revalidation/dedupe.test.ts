@@ -7,6 +7,7 @@ import { afterEach, describe, expect, inject, test } from "vitest";
 import { ACTIVITY_LENGTH, findActivity } from "../../lib/revalidation/activity";
 import { claimRevalidationId, namespacedId } from "../../lib/revalidation/dedupe";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
+import { outageEndpoint } from "../setup/outage";
 import { createHarness, unique, waitFor } from "./harness";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -141,25 +142,19 @@ describe("Redis unreachable, self-hosted: applied on this instance, answered 503
   });
 
   test("the Upstash endpoint stopped after it worked, then back: the retry is processed, not told duplicate", async () => {
-    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
+    const endpoint = await outageEndpoint();
+    cleanups.push(() => endpoint.close());
     const h = createHarness({
       redisUrl: endpoint.url,
       redisToken: endpoint.token,
       productionDeadlines: true,
     });
     expect((await h.send({ body: { id: unique("before"), tags: ["posts"] } })).json.deduplicated).toBe(true);
-    const port = Number(new URL(endpoint.url).port);
-    await endpoint.close();
+    await endpoint.stop();
     const id = unique("during");
     const during = await h.send({ body: { id, tags: ["posts"] } });
     expect(during.response.status).toBe(503);
-    const again = await startLocalUpstash({
-      redisUrl: inject("redisUrl"),
-      port,
-      token: endpoint.token,
-      log: () => {},
-    });
-    cleanups.push(() => again.close());
+    await endpoint.start();
     const retry = await h.send({ body: { id, tags: ["posts"] } });
     expect(retry.response.status).toBe(200);
     expect(retry.json).toMatchObject({ status: "revalidated", id, deduplicated: true });

@@ -3,7 +3,7 @@
  * each `SharedTagState` here is what one `next start` instance runs, with a plain Map in place of
  * Next's manifest (next-manifest.test.ts checks the real one reads our values as intended).
  */
-import { afterEach, describe, expect, inject, test } from "vitest";
+import { afterEach, describe, expect, test } from "vitest";
 import { redisEnv } from "../../lib/env";
 import { createFailFastRedis, createStreamingRedis } from "../../lib/redis";
 import { nextTagChecks, nextTagsManifest } from "../../lib/shared-tags/next-manifest";
@@ -11,6 +11,7 @@ import type { Durations } from "../../lib/shared-tags/records";
 import { createAnnouncements, createTagStore } from "../../lib/shared-tags/store";
 import { SharedTagState, type SharedTagsLogLine, type SharedTagsOptions } from "../../lib/shared-tags/sync";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
+import { outageEndpoint } from "../setup/outage";
 
 const MAX: Durations = { expire: 365 * 24 * 3600 };
 const cleanups: (() => unknown)[] = [];
@@ -146,13 +147,13 @@ describe("starting up", () => {
 
 describe("Redis down", () => {
   test("an invalidation is applied here at once, queued, and published when Redis is back", async () => {
-    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
-    const port = Number(new URL(endpoint.url).port);
+    const endpoint = await outageEndpoint();
+    cleanups.push(() => endpoint.close());
     const a = instance({ url: endpoint.url, token: endpoint.token, callTimeoutMs: 500 });
     const b = instance();
     await a.state.sync();
     await b.state.sync();
-    await endpoint.close();
+    await endpoint.stop();
 
     const t = tag("post");
     expect(await a.state.invalidate([t], MAX)).toBe(false);
@@ -161,13 +162,7 @@ describe("Redis down", () => {
     await expect(a.state.sync()).rejects.toThrow();
     expect(a.logs.some((line) => line.event === "redis-unavailable")).toBe(true);
 
-    const again = await startLocalUpstash({
-      redisUrl: inject("redisUrl"),
-      port,
-      token: endpoint.token,
-      log: () => {},
-    });
-    cleanups.push(() => again.close());
+    await endpoint.start();
     await a.state.sync();
     expect(a.state.status().queued).toBe(0);
     expect(a.logs.some((line) => line.event === "recovered")).toBe(true);
