@@ -114,6 +114,8 @@ export class SharedTagState {
   private lastSubscribeFailureLog = 0;
   /** Versions this process published: announcements of them need no sync. */
   private readonly ownVersions = new Set<number>();
+  private publishing = 0;
+  private heardWhilePublishing = 0;
   /** Invalidations published ahead of Next's own `updateTags` call for them (see `invalidate`). */
   private readonly expectedEchoes = new Map<string, number[]>();
 
@@ -153,6 +155,7 @@ export class SharedTagState {
     if (this.consumeEcho(key, at)) return true;
 
     const item: Queued = { tags: unique, at, durations };
+    this.publishing += 1;
     try {
       const version = await this.withDeadline("publish", this.options.store.publish(unique, at, durations));
       this.ownVersions.add(version);
@@ -162,6 +165,14 @@ export class SharedTagState {
       this.outbox.push(item);
       this.failed("publish", error);
       return false;
+    } finally {
+      this.publishing -= 1;
+      // An announcement can arrive before its own publish's answer: decide about it now.
+      if (this.publishing === 0 && this.heardWhilePublishing > 0) {
+        const heard = this.heardWhilePublishing;
+        this.heardWhilePublishing = 0;
+        this.announced(heard);
+      }
     }
   }
 
@@ -261,9 +272,8 @@ export class SharedTagState {
     this.unsubscribe = announcements({
       onVersion: (version) => {
         this.announcedVersion = Math.max(this.announcedVersion, version);
-        // This process's own publishes are known here already: skip past them without a round trip.
-        while (this.ownVersions.has(this.version + 1)) this.ownVersions.delete(++this.version);
-        if (version > this.version) this.sync().catch(() => undefined);
+        if (this.publishing > 0) this.heardWhilePublishing = Math.max(this.heardWhilePublishing, version);
+        else this.announced(version);
       },
       onError: (error) => {
         // Only the push is lost (the timer still syncs), so this is not a Redis outage: its own log.
@@ -281,6 +291,12 @@ export class SharedTagState {
         this.resubscribeSoon();
       },
     });
+  }
+
+  /** This process's own publishes are known here already: skip past them without a round trip. */
+  private announced(version: number): void {
+    while (this.ownVersions.has(this.version + 1)) this.ownVersions.delete(++this.version);
+    if (version > this.version) this.sync().catch(() => undefined);
   }
 
   private resubscribeSoon(): void {
