@@ -1,6 +1,12 @@
 /**
  * The tag vocabulary: the only place in the project where a cache tag string is built.
  *
+ * Each entity is declared once, in `ENTITIES` below: its list tag, its record tag's prefix and key
+ * rule, and whether a token scope may name all its records with `<prefix>:*`. Everything else is
+ * derived from those declarations: the typed builders (`postTags.record(slug)`), the known shapes
+ * the receiver lists in its errors, `parseTag`, `tagOf`, the scope patterns, and the tag tests,
+ * which iterate over the declarations. Adding an entity is one more entry.
+ *
  * Cached reads tag what they read with these builders; the revalidation receiver parses incoming
  * tags with `parseTag` so that a typo is a 400 instead of a silent no-op that leaves pages stale.
  *
@@ -12,147 +18,277 @@
 /** Next.js silently never assigns a tag longer than this. */
 export const MAX_TAG_LENGTH = 256;
 
+/** What a key inside a record tag may look like (`hello-world` in `post:hello-world`). */
+export type KeyRule = {
+  /** The key's name in shapes and messages: `post:<slug>`. */
+  name: string;
+  pattern: RegExp;
+  /** The longest key `pattern` accepts: with the prefix it must fit in `MAX_TAG_LENGTH`. */
+  maxLength: number;
+  /** The rule in words, for error messages. */
+  rule: string;
+  /** A valid key, for docs and the derived tests. */
+  example: string;
+};
+
 /**
- * A record key inside a tag: a post slug. ASCII letters, digits, `-`, `_` and `.`, starting with a
- * letter or digit, at most 200 characters, so that the longest tag still fits in 256 characters.
+ * A post slug: ASCII letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most
+ * 200 characters, so that the longest tag still fits in 256 characters.
  */
-const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-export const KEY_RULE = "1 to 200 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit";
+export const SLUG: KeyRule = {
+  name: "slug",
+  pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/,
+  maxLength: 200,
+  rule: "1 to 200 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit",
+  example: "hello-world",
+};
+
+export type EntityDeclaration = {
+  /** A tag with no key, for every list of the entity (`posts`), or for everything (`site`). */
+  list?: { tag: string; about: string };
+  /** The tag of one record: `<prefix>:<key>`. */
+  record?: {
+    prefix: string;
+    key: KeyRule;
+    about: string;
+    /**
+     * Whether a token scope may cover every record at once with `<prefix>:*` (default true).
+     * Exact tags are always valid scope patterns.
+     */
+    scopeWildcard?: boolean;
+  };
+};
+
+/**
+ * The entities whose reads are cached. This is the one edit that adds an entity: a `product`
+ * with `list: { tag: "products", … }` and `record: { prefix: "product", key: … }` gets
+ * `tags.product.list()` and `tags.product.record(id)`, parsing, receiver validation, scope
+ * patterns and tests.
+ */
+const ENTITIES = {
+  site: {
+    list: {
+      tag: "site",
+      about: "Every page reads under this tag: revalidating it refreshes the whole site.",
+    },
+  },
+  post: {
+    list: { tag: "posts", about: "Any list of posts (the home page, the sitemap, the feed)." },
+    record: {
+      prefix: "post",
+      key: SLUG,
+      about: "One post: its page, and every list that shows its title.",
+    },
+  },
+  comments: {
+    record: {
+      prefix: "comments",
+      key: SLUG,
+      about: "The comments shown under one post (keyed by its slug).",
+    },
+  },
+} as const satisfies Record<string, EntityDeclaration>;
+
+type Entities = typeof ENTITIES;
+export type EntityName = keyof Entities;
+
+/** The builders an entity gets: `list()` when it declares a list tag, `record(key)` for a record tag. */
+export type TagBuilders<D extends EntityDeclaration> = (D extends { list: object }
+  ? { list: () => string }
+  : unknown) &
+  (D extends { record: object } ? { record: (key: string) => string } : unknown);
 
 export class InvalidTagKeyError extends Error {
-  constructor(entity: string, key: string) {
-    super(
-      `Invalid ${entity} key ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)}: use ${KEY_RULE}.`,
-    );
+  constructor(prefix: string, rule: KeyRule, key: string) {
+    super(`Invalid ${rule.name} ${JSON.stringify(preview(key, 40))} for a ${prefix} tag: use ${rule.rule}.`);
     this.name = "InvalidTagKeyError";
   }
 }
 
-export function isValidKey(key: string): boolean {
-  return KEY_PATTERN.test(key);
-}
-
-function keyed(prefix: string, entity: string) {
-  return (key: string): string => {
-    if (!isValidKey(key)) throw new InvalidTagKeyError(entity, key);
-    return `${prefix}:${key}`;
+/** Checks the declarations once, at load: a clash would make two entities share a tag. */
+export function checkDeclarations(entities: Record<string, EntityDeclaration>): void {
+  const fail = (message: string): never => {
+    throw new Error(`lib/tags.ts: ${message}`);
   };
+  const taken = new Map<string, string>();
+  const claim = (name: string, owner: string) => {
+    const other = taken.get(name);
+    if (other !== undefined)
+      fail(`"${name}" is used by both ${other} and ${owner}; each tag name must be unique.`);
+    taken.set(name, owner);
+  };
+  for (const [entity, declaration] of Object.entries(entities)) {
+    if (!declaration.list && !declaration.record)
+      fail(`entity "${entity}" declares neither a list nor a record tag.`);
+    if (declaration.list) {
+      if (!/^[a-z][a-z0-9-]*$/.test(declaration.list.tag)) {
+        fail(`list tag "${declaration.list.tag}" of "${entity}": use lowercase letters, digits and '-'.`);
+      }
+      claim(declaration.list.tag, `the list tag of "${entity}"`);
+    }
+    if (declaration.record) {
+      const { prefix, key } = declaration.record;
+      if (!/^[a-z][a-z0-9-]*$/.test(prefix)) {
+        fail(`record prefix "${prefix}" of "${entity}": use lowercase letters, digits and '-'.`);
+      }
+      claim(prefix, `the record prefix of "${entity}"`);
+      if (prefix.length + 1 + key.maxLength > MAX_TAG_LENGTH) {
+        fail(
+          `"${prefix}:<${key.name}>" can be ${prefix.length + 1 + key.maxLength} characters; Next.js ignores tags over ${MAX_TAG_LENGTH}. Lower the key's maxLength.`,
+        );
+      }
+      if (!key.pattern.test(key.example)) fail(`the example key of "${entity}" does not match its pattern.`);
+    }
+  }
 }
 
+function buildersOf<D extends EntityDeclaration>(declaration: D): TagBuilders<D> {
+  const builders: { list?: () => string; record?: (key: string) => string } = {};
+  const { list, record } = declaration;
+  if (list) builders.list = () => list.tag;
+  if (record) {
+    builders.record = (key: string) => {
+      if (!isValidRecordKey(record.key, key)) throw new InvalidTagKeyError(record.prefix, record.key, key);
+      return `${record.prefix}:${key}`;
+    };
+  }
+  return builders as TagBuilders<D>;
+}
+
+function isValidRecordKey(rule: KeyRule, key: string): boolean {
+  return key.length <= rule.maxLength && rule.pattern.test(key);
+}
+
+checkDeclarations(ENTITIES);
+
+/** The declarations, read-only: the tag tests and docs iterate over them. */
+export const DECLARATIONS: Readonly<Record<EntityName, EntityDeclaration>> = ENTITIES;
+
+/** Every entity's builders: `tags.post.record(slug)`. */
+export const tags = Object.fromEntries(
+  Object.entries(ENTITIES).map(([name, declaration]) => [name, buildersOf(declaration)]),
+) as { [E in EntityName]: TagBuilders<Entities[E]> };
+
+// The names call sites use. A new entity can use `tags.<name>` directly or get an alias here.
 /** Every page reads under this tag: revalidating it refreshes the whole site. */
-export const siteTag = (): string => "site";
-
-export const postTags = {
-  /** Any list of posts (the home page). */
-  list: (): string => "posts",
-  /** One post: its page, and every list that shows its title. */
-  record: keyed("post", "post"),
-};
-
+export const siteTag = tags.site.list;
+export const postTags = tags.post;
 export const commentTags = {
   /** The comments shown under one post. */
-  forPost: keyed("comments", "post"),
+  forPost: tags.comments.record,
 };
 
-/** The shapes a valid tag can have, for error messages and docs. */
-export const TAG_SHAPES = ["site", "posts", "post:<slug>", "comments:<slug>"] as const;
+/** Whether `key` is a valid post slug (the key rule of post and comment tags). */
+export function isValidKey(key: string): boolean {
+  return isValidRecordKey(SLUG, key);
+}
+export const KEY_RULE = SLUG.rule;
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+const declared = Object.entries(DECLARATIONS) as [EntityName, EntityDeclaration][];
+const listTags = new Map(declared.flatMap(([entity, d]) => (d.list ? [[d.list.tag, entity] as const] : [])));
+const recordPrefixes = new Map(
+  declared.flatMap(([entity, d]) => (d.record ? [[d.record.prefix, { entity, ...d.record }] as const] : [])),
+);
+
+/** The shapes a valid tag can have (`posts`, `post:<slug>`), for error messages and docs. */
+export const TAG_SHAPES: readonly string[] = [
+  ...listTags.keys(),
+  ...[...recordPrefixes.values()].map(({ prefix, key }) => `${prefix}:<${key.name}>`),
+];
+
+const KEY_RULES = [...new Map([...recordPrefixes.values()].map(({ key }) => [key.name, key.rule])).entries()]
+  .map(([name, rule]) => `${name}: ${rule}`)
+  .join("; ");
 
 export type ParsedTag =
-  | { kind: "site" }
-  | { kind: "posts" }
-  | { kind: "post"; slug: string }
-  | { kind: "comments"; slug: string };
+  | { entity: EntityName; kind: "list" }
+  | { entity: EntityName; kind: "record"; key: string };
 
-export type TagParseResult = { ok: true; tag: string; parsed: ParsedTag } | { ok: false; reason: string };
+export type TagProblem = "empty" | "too_long" | "invalid_key" | "unknown";
 
-const fixed: Record<string, ParsedTag> = {
-  site: { kind: "site" },
-  posts: { kind: "posts" },
-};
-
-const prefixed = { post: "post", comments: "comments" } as const;
+export type TagParseResult =
+  | { ok: true; tag: string; parsed: ParsedTag }
+  | { ok: false; problem: TagProblem; reason: string };
 
 /**
  * Says whether `value` is a tag this app assigns. The reason names what is wrong and lists the
  * known shapes, so the sender can fix a typo instead of revalidating nothing.
  */
 export function parseTag(value: string): TagParseResult {
-  const known = `Known tag shapes: ${TAG_SHAPES.join(", ")} (slug: ${KEY_RULE}).`;
-  if (value.length === 0) return { ok: false, reason: `A tag cannot be empty. ${known}` };
+  const known = `Known tag shapes: ${TAG_SHAPES.join(", ")} (${KEY_RULES}).`;
+  const refuse = (problem: TagProblem, why: string): TagParseResult => ({
+    ok: false,
+    problem,
+    reason: `${why} ${known}`,
+  });
+  if (value.length === 0) return refuse("empty", "A tag cannot be empty.");
   if (value.length > MAX_TAG_LENGTH) {
-    return {
-      ok: false,
-      reason: `A tag is at most ${MAX_TAG_LENGTH} characters; this one has ${value.length}. ${known}`,
-    };
+    return refuse("too_long", `A tag is at most ${MAX_TAG_LENGTH} characters; this one has ${value.length}.`);
   }
-  const simple = fixed[value];
-  if (simple) return { ok: true, tag: value, parsed: simple };
+  const listOf = listTags.get(value);
+  if (listOf) return { ok: true, tag: value, parsed: { entity: listOf, kind: "list" } };
 
   const colon = value.indexOf(":");
-  if (colon > 0) {
-    const prefix = value.slice(0, colon);
+  const record = colon > 0 ? recordPrefixes.get(value.slice(0, colon)) : undefined;
+  if (record) {
     const key = value.slice(colon + 1);
-    if (prefix === prefixed.post || prefix === prefixed.comments) {
-      if (!isValidKey(key)) {
-        return {
-          ok: false,
-          reason: `Tag ${JSON.stringify(preview(value))} has an invalid slug: use ${KEY_RULE}.`,
-        };
-      }
-      return { ok: true, tag: value, parsed: { kind: prefix, slug: key } };
+    if (!isValidRecordKey(record.key, key)) {
+      return refuse(
+        "invalid_key",
+        `Tag ${JSON.stringify(preview(value))} has an invalid ${record.key.name}: use ${record.key.rule}.`,
+      );
     }
+    return { ok: true, tag: value, parsed: { entity: record.entity, kind: "record", key } };
   }
-  return { ok: false, reason: `Unknown tag ${JSON.stringify(preview(value))}. ${known}` };
+  return refuse("unknown", `Unknown tag ${JSON.stringify(preview(value))}.`);
 }
 
 /** The tag string for a parsed tag: `tagOf(parseTag(t).parsed) === t` for every valid `t`. */
 export function tagOf(parsed: ParsedTag): string {
-  switch (parsed.kind) {
-    case "site":
-      return siteTag();
-    case "posts":
-      return postTags.list();
-    case "post":
-      return postTags.record(parsed.slug);
-    case "comments":
-      return commentTags.forPost(parsed.slug);
-  }
+  const builders: { list?: () => string; record?: (key: string) => string } = tags[parsed.entity];
+  const built = parsed.kind === "list" ? builders.list?.() : builders.record?.(parsed.key);
+  if (built === undefined) throw new Error(`Entity "${parsed.entity}" has no ${parsed.kind} tag.`);
+  return built;
 }
 
-function preview(value: string): string {
-  return value.length > 60 ? `${value.slice(0, 60)}…` : value;
+function preview(value: string, max = 60): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Token scopes
 
-/** The keyed prefixes a scope can cover whole, as `<prefix>:*`. */
-export const SCOPE_PREFIXES = Object.values(prefixed);
+/** The record prefixes a scope can cover whole, as `<prefix>:*`. */
+export const SCOPE_PREFIXES: readonly string[] = [...recordPrefixes.values()]
+  .filter((record) => record.scopeWildcard !== false)
+  .map((record) => record.prefix);
 
 /**
  * The only valid scope patterns: `*` (every tag), an exact tag (`posts`, `post:hello-world`), or a
- * known prefix with `:*` (`post:*`). Anything else (`s*`, `post*`, `p*st:*`) is refused when a
+ * declared prefix with `:*` (`post:*`). Anything else (`s*`, `post*`, `p*st:*`) is refused when a
  * token is minted and when one is verified: a free-form prefix match would let `s*` cover `site`
  * and `post*` cover every `posts` list, which is not what anyone reading the scope expects.
  */
-export const SCOPE_SHAPES = [
+export const SCOPE_SHAPES: readonly string[] = [
   "*",
-  ...Object.keys(fixed),
+  ...listTags.keys(),
   ...SCOPE_PREFIXES.map((prefix) => `${prefix}:*`),
-  ...SCOPE_PREFIXES.map((prefix) => `${prefix}:<slug>`),
-] as const;
+  ...[...recordPrefixes.values()].map(({ prefix, key }) => `${prefix}:<${key.name}>`),
+];
 
 export function checkScopePattern(pattern: string): { ok: true } | { ok: false; reason: string } {
   if (pattern === "*") return { ok: true };
   if (pattern.endsWith(":*")) {
-    const prefix = pattern.slice(0, -2);
-    if ((SCOPE_PREFIXES as string[]).includes(prefix)) return { ok: true };
+    if (SCOPE_PREFIXES.includes(pattern.slice(0, -2))) return { ok: true };
   } else if (!pattern.includes("*") && parseTag(pattern).ok) {
     return { ok: true };
   }
   return {
     ok: false,
-    reason: `Scope pattern ${JSON.stringify(preview(pattern))} is not valid: use one of ${SCOPE_SHAPES.join(", ")} (slug: ${KEY_RULE}).`,
+    reason: `Scope pattern ${JSON.stringify(preview(pattern))} is not valid: use one of ${SCOPE_SHAPES.join(", ")} (${KEY_RULES}).`,
   };
 }
 

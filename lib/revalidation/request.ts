@@ -6,7 +6,7 @@
  * anything, and error responses end up in CMS delivery logs that other people read.
  */
 import { z } from "zod";
-import { MAX_TAG_LENGTH, parseTag, TAG_SHAPES } from "../tags";
+import { MAX_TAG_LENGTH, parseTag } from "../tags";
 import { type Issue, Rejection } from "./errors";
 import { rejectPathBody } from "./paths";
 
@@ -158,11 +158,9 @@ export function parseRevalidationBody(value: unknown): RevalidationBody {
   for (const [index, tag] of result.data.tags.entries()) {
     const parsed = parseTag(tag);
     if (!parsed.ok) {
-      // Always list the shapes: the sender may have the prefix right and the whole idea wrong.
-      const shapes = parsed.reason.includes(TAG_SHAPES[2])
-        ? ""
-        : ` Known tag shapes: ${TAG_SHAPES.join(", ")}.`;
-      throw new Rejection("unknown_tag", `tags.${index}: ${parsed.reason}${shapes}`, {
+      // The reason always lists the known shapes: the sender may have the prefix right and the
+      // whole idea wrong.
+      throw new Rejection("unknown_tag", `tags.${index}: ${parsed.reason}`, {
         issues: [{ path: `tags.${index}`, message: parsed.reason }],
       });
     }

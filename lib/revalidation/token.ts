@@ -166,11 +166,11 @@ function readClaims(payload: Record<string, unknown>): VerifiedToken {
     const claim = issue?.path[0] === undefined ? "claims" : String(issue.path[0]);
     const hint =
       claim === "scope"
-        ? ` \`scope\` must be an array of 1 to ${MAX_SCOPE_PATTERNS} patterns, each *, a tag, or <prefix>:* such as ["posts", "post:*"].`
+        ? ` \`scope\` must be an array of 1 to ${MAX_SCOPE_PATTERNS} patterns, each *, a tag, or <prefix>:*.`
         : "";
     throw new Rejection(
       "unauthorized",
-      `The token's \`${claim}\` claim is invalid: ${issue?.message ?? "unexpected value"}.${hint} ${FIX}`,
+      `The token's \`${claim}\` claim is invalid: ${(issue?.message ?? "unexpected value").replace(/\.$/, "")}.${hint} ${FIX}`,
     );
   }
   const claims = result.data;

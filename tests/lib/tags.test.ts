@@ -1,52 +1,158 @@
 import { describe, expect, it } from "vitest";
 import {
+  checkDeclarations,
   checkScopePattern,
   commentTags,
+  DECLARATIONS,
+  type EntityDeclaration,
+  type EntityName,
   InvalidTagKeyError,
   MAX_TAG_LENGTH,
   parseTag,
   postTags,
   SCOPE_SHAPES,
+  SLUG,
   scopeCovers,
   siteTag,
   TAG_SHAPES,
   tagOf,
+  tags,
 } from "@/lib/tags";
 
-const slugs = ["hello-world", "a", "Post_2026.v2", "x".repeat(200), "0-leading-digit"];
+const declarations = Object.entries(DECLARATIONS) as [EntityName, EntityDeclaration][];
 
-describe("tag builders", () => {
-  it("every builder's output parses back to the same tag", () => {
-    const built = [
-      siteTag(),
-      postTags.list(),
-      ...slugs.flatMap((slug) => [postTags.record(slug), commentTags.forPost(slug)]),
-    ];
-    for (const tag of built) {
+/** Keys no sane key rule accepts: each would make a tag that is ambiguous, invisible or over-long. */
+const hostileKeys = (maxLength: number): [string, string][] => [
+  ["empty", ""],
+  ["too long", "x".repeat(maxLength + 1)],
+  ["comma", "a,b"],
+  ["space", "hello world"],
+  ["non-ASCII", "café"],
+  ["emoji", "post-🚀"],
+  ["colon", "a:b"],
+  ["slash", "a/b"],
+  ["newline", "hello\n"],
+  ["wildcard", "*"],
+];
+
+// These tests are derived from the declarations in lib/tags.ts: a new entity is covered by them
+// without a new test.
+describe.each(declarations)("entity %s", (entity, declaration) => {
+  const builders: { list?: () => string; record?: (key: string) => string } = tags[entity];
+
+  it("gets a builder for each tag it declares, and only those", () => {
+    expect(typeof builders.list).toBe(declaration.list ? "function" : "undefined");
+    expect(typeof builders.record).toBe(declaration.record ? "function" : "undefined");
+  });
+
+  const list = declaration.list;
+  if (list) {
+    it(`its list tag ${list.tag} parses back to the same tag, and is a known shape and scope`, () => {
+      const tag = builders.list?.() ?? "";
+      expect(tag).toBe(list.tag);
       const result = parseTag(tag);
-      expect(result, tag).toMatchObject({ ok: true, tag });
+      expect(result).toEqual({ ok: true, tag, parsed: { entity, kind: "list" } });
       if (result.ok) expect(tagOf(result.parsed)).toBe(tag);
-    }
+      expect(TAG_SHAPES).toContain(tag);
+      expect(SCOPE_SHAPES).toContain(tag);
+      expect(checkScopePattern(tag)).toEqual({ ok: true });
+    });
+  }
+
+  const record = declaration.record;
+  if (record) {
+    const { key, prefix } = record;
+
+    it(`its record tag ${prefix}:<${key.name}> round-trips through parseTag and tagOf`, () => {
+      for (const value of [key.example]) {
+        const tag = builders.record?.(value) ?? "";
+        expect(tag).toBe(`${prefix}:${value}`);
+        expect(tag.length).toBeLessThanOrEqual(MAX_TAG_LENGTH);
+        const result = parseTag(tag);
+        expect(result).toEqual({ ok: true, tag, parsed: { entity, kind: "record", key: value } });
+        if (result.ok) expect(tagOf(result.parsed)).toBe(tag);
+      }
+      expect(TAG_SHAPES).toContain(`${prefix}:<${key.name}>`);
+    });
+
+    it("its longest key still makes a tag Next.js will assign", () => {
+      expect(prefix.length + 1 + key.maxLength).toBeLessThanOrEqual(MAX_TAG_LENGTH);
+    });
+
+    it.each(hostileKeys(key.maxLength))("refuses a key with %s instead of truncating it", (_, bad) => {
+      expect(() => builders.record?.(bad)).toThrow(InvalidTagKeyError);
+      expect(() => builders.record?.(bad)).toThrow(new RegExp(`Invalid ${key.name} .* for a ${prefix} tag`));
+      const parsed = parseTag(`${prefix}:${bad}`);
+      expect(parsed.ok).toBe(false);
+    });
+
+    it("its scope patterns: the exact tag always, the wildcard unless declared off", () => {
+      const tag = builders.record?.(key.example) ?? "";
+      expect(checkScopePattern(tag)).toEqual({ ok: true });
+      expect(scopeCovers(tag, tag)).toBe(true);
+      const wildcard = record.scopeWildcard !== false;
+      expect(checkScopePattern(`${prefix}:*`).ok).toBe(wildcard);
+      expect(scopeCovers(`${prefix}:*`, tag)).toBe(wildcard);
+      // A wildcard covers its own records only: never a list tag that starts with the prefix.
+      for (const [, other] of declarations) {
+        if (other.list) expect(scopeCovers(`${prefix}:*`, other.list.tag)).toBe(false);
+      }
+    });
+  }
+});
+
+describe("the declarations", () => {
+  it("name every tag the demo's pages use: site, posts, post:<slug>, comments:<slug>", () => {
+    // A subset, not the whole list, so that declaring a new entity needs no edit here.
+    expect(TAG_SHAPES).toEqual(expect.arrayContaining(["site", "posts", "post:<slug>", "comments:<slug>"]));
+    expect(siteTag()).toBe("site");
+    expect(postTags.list()).toBe("posts");
+    expect(postTags.record("hello-world")).toBe("post:hello-world");
+    expect(commentTags.forPost("hello-world")).toBe("comments:hello-world");
   });
 
-  it("the longest valid slug still makes a tag Next.js will assign", () => {
-    expect(commentTags.forPost("x".repeat(200)).length).toBeLessThanOrEqual(MAX_TAG_LENGTH);
+  it.each<[string, Record<string, EntityDeclaration>, RegExp]>([
+    [
+      "a list tag reused as a prefix",
+      { a: { list: { tag: "x", about: "" } }, b: { record: { prefix: "x", key: SLUG, about: "" } } },
+      /"x" is used by both/,
+    ],
+    [
+      "two equal list tags",
+      { a: { list: { tag: "x", about: "" } }, b: { list: { tag: "x", about: "" } } },
+      /used by both/,
+    ],
+    [
+      "a prefix with a colon",
+      { a: { record: { prefix: "a:b", key: SLUG, about: "" } } },
+      /record prefix "a:b"/,
+    ],
+    ["an upper-case list tag", { a: { list: { tag: "Posts", about: "" } } }, /list tag "Posts"/],
+    [
+      "a key too long for Next.js",
+      {
+        a: {
+          record: {
+            prefix: "abcdefghijklmnopqrstuvwxyz-abcdefghijklmnopqrstuvwxyz-abc",
+            key: SLUG,
+            about: "",
+          },
+        },
+      },
+      /Next.js ignores tags over 256/,
+    ],
+    ["an entity with no tag", { a: {} }, /neither a list nor a record/],
+    [
+      "an example that breaks its own rule",
+      { a: { record: { prefix: "a", key: { ...SLUG, example: "-x" }, about: "" } } },
+      /example key/,
+    ],
+  ])("refuse %s at load", (_, bad, message) => {
+    expect(() => checkDeclarations(bad)).toThrow(message);
   });
 
-  it.each([
-    ["empty", ""],
-    ["too long", "x".repeat(201)],
-    ["comma", "a,b"],
-    ["space", "hello world"],
-    ["non-ASCII", "café"],
-    ["emoji", "post-🚀"],
-    ["colon", "a:b"],
-    ["slash", "a/b"],
-    ["leading dash", "-hello"],
-    ["newline", "hello\n"],
-  ])("rejects a slug with %s instead of truncating it", (_, slug) => {
-    expect(() => postTags.record(slug)).toThrow(InvalidTagKeyError);
-    expect(() => commentTags.forPost(slug)).toThrow(/Invalid post key/);
+  it("accept the project's own", () => {
+    expect(() => checkDeclarations(DECLARATIONS)).not.toThrow();
   });
 });
 
@@ -115,15 +221,15 @@ describe("checkScopePattern", () => {
     },
   );
 
-  it("derives the shapes from the tag vocabulary", () => {
+  it("derives the shapes from the declarations: *, the list tags, the wildcards, the record shapes", () => {
+    const lists = declarations.flatMap(([, d]) => (d.list ? [d.list.tag] : []));
+    const records = declarations.flatMap(([, d]) => (d.record ? [d.record] : []));
     expect(SCOPE_SHAPES).toEqual([
       "*",
-      "site",
-      "posts",
-      "post:*",
-      "comments:*",
-      "post:<slug>",
-      "comments:<slug>",
+      ...lists,
+      ...records.filter((r) => r.scopeWildcard !== false).map((r) => `${r.prefix}:*`),
+      ...records.map((r) => `${r.prefix}:<${r.key.name}>`),
     ]);
+    expect(SCOPE_SHAPES).toEqual(expect.arrayContaining(["post:*", "comments:*", "post:<slug>"]));
   });
 });
