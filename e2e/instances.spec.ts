@@ -292,25 +292,8 @@ test.describe("instances of one build on one database", () => {
     await expect(page.getByTestId("comment-list")).toContainText(text);
     const shownAt = performance.now();
 
-    const verdicts = await Promise.all(
-      ["i2", "i3"].map(async (instance) =>
-        judge(
-          instance,
-          path,
-          await watchPage({
-            cluster,
-            instance,
-            path,
-            look,
-            since: shownAt,
-            windowMs: WATCH_MS,
-            stopAfter: { shows: text, reads: 8 },
-          }),
-          text,
-        ),
-      ),
-    );
-    console.log(summarize(verdicts));
+    const others = ["i2", "i3"].map((instance) => ({ instance, path, look }));
+    const verdicts = await watchAll(cluster, others, text, shownAt);
     expect(problems(verdicts, FRESH_WITHIN_MS)).toEqual([]);
   });
 });
