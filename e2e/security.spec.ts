@@ -3,11 +3,11 @@
  * (a bare start: no client-address trust configured) and against the local endpoint it runs on.
  * The sign-in rows live at the end of actions.spec.ts, because they block the shared sign-in bucket.
  */
-import { request as httpRequest } from "node:http";
 import { expect, test } from "@playwright/test";
 import { Redis } from "@upstash/redis";
 import { SignJWT } from "jose";
 import { mintRevalidationToken } from "../lib/revalidation/mint";
+import { rawPost } from "../tests/upstash-local/raw-post";
 import { E2E } from "./env";
 
 const db = new Redis({
@@ -110,32 +110,9 @@ test.describe("the webhook", () => {
 });
 
 /** A raw request to the local endpoint, so the test can choose Host (fetch cannot). */
-function endpointRequest(
-  headers: Record<string, string>,
-  command: unknown[],
-): Promise<{ status: number; body: string }> {
-  const url = new URL(E2E.upstashUrl);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: "POST",
-        path: "/",
-        headers: { "content-type": "application/json", ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-        );
-      },
-    );
-    req.setTimeout(5000, () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end(JSON.stringify(command));
-  });
+async function endpointRequest(headers: Record<string, string>, command: unknown[]) {
+  const { status, text } = await rawPost(E2E.upstashUrl, headers, command);
+  return { status, body: text };
 }
 
 test.describe("the local endpoint the server runs on", () => {

@@ -5,7 +5,6 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,38 +17,12 @@ import {
 import { localEndpointRefusal } from "@/scripts/upstash-local/policy";
 import { isLoopbackHostHeader, probeLocalUpstash, startLocalUpstash } from "@/scripts/upstash-local/server";
 import { ENGINES, post, uniquePrefix, useEndpoint } from "./helpers";
+import { rawPost as rawHttpPost } from "./raw-post";
 
-/** A raw HTTP request, so the test can set Host (fetch does not let a caller choose it). */
-function rawPost(
-  url: string,
-  headers: Record<string, string>,
-  body: unknown,
-): Promise<{ status: number; body: unknown }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolveResponse, reject) => {
-    const req = request(
-      {
-        host: hostname,
-        port,
-        method: "POST",
-        path: "/",
-        headers: { "content-type": "application/json", ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () =>
-          resolveResponse({
-            status: res.statusCode ?? 0,
-            body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
-          }),
-        );
-      },
-    );
-    req.setTimeout(5000, () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end(JSON.stringify(body));
-  });
+/** A raw HTTP request, so the test can set Host; the endpoint always answers JSON. */
+async function rawPost(url: string, headers: Record<string, string>, body: unknown) {
+  const { status, text } = await rawHttpPost(url, headers, body);
+  return { status, body: JSON.parse(text) as unknown };
 }
 
 describe("the token", () => {
