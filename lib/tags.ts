@@ -99,8 +99,9 @@ export type TagBuilders<D extends EntityDeclaration> = (D extends { list: object
   (D extends { record: object } ? { record: (key: string) => string } : unknown);
 
 export class InvalidTagKeyError extends Error {
-  constructor(prefix: string, rule: KeyRule, key: string) {
-    super(`Invalid ${rule.name} ${JSON.stringify(preview(key, 40))} for a ${prefix} tag: use ${rule.rule}.`);
+  constructor(prefix: string, rule: KeyRule, key: unknown) {
+    const shown = typeof key === "string" ? JSON.stringify(preview(key, 40)) : `(${typeof key})`;
+    super(`Invalid ${rule.name} ${shown} for a ${prefix} tag: use ${rule.rule}.`);
     this.name = "InvalidTagKeyError";
   }
 }
@@ -155,8 +156,9 @@ function buildersOf<D extends EntityDeclaration>(declaration: D): TagBuilders<D>
   return builders as TagBuilders<D>;
 }
 
-function isValidRecordKey(rule: KeyRule, key: string): boolean {
-  return key.length <= rule.maxLength && rule.pattern.test(key);
+function isValidRecordKey(rule: KeyRule, key: unknown): key is string {
+  // Not only strings reach here: Next.js hands route params through untyped at build time.
+  return typeof key === "string" && key.length <= rule.maxLength && rule.pattern.test(key);
 }
 
 checkDeclarations(ENTITIES);
@@ -179,7 +181,7 @@ export const commentTags = {
 };
 
 /** Whether `key` is a valid post slug (the key rule of post and comment tags). */
-export function isValidKey(key: string): boolean {
+export function isValidKey(key: unknown): key is string {
   return isValidRecordKey(SLUG, key);
 }
 export const KEY_RULE = SLUG.rule;

@@ -75,6 +75,12 @@ describe.each(declarations)("entity %s", (entity, declaration) => {
       expect(TAG_SHAPES).toContain(`${prefix}:<${key.name}>`);
     });
 
+    it("refuses a key that is not a string (route params arrive untyped at build time)", () => {
+      for (const bad of [undefined, null, 42]) {
+        expect(() => builders.record?.(bad as unknown as string)).toThrow(InvalidTagKeyError);
+      }
+    });
+
     it("its longest key still makes a tag Next.js will assign", () => {
       expect(prefix.length + 1 + key.maxLength).toBeLessThanOrEqual(MAX_TAG_LENGTH);
     });
