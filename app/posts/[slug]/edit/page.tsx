@@ -2,12 +2,11 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { connection } from "next/server";
-import { readDraft, readPost } from "@/lib/posts";
+import { POST_LIMITS, readDraft, readPost } from "@/lib/posts";
 import { mintPreviewToken, PreviewLinkError, previewKey } from "@/lib/preview";
 import { editingEnabled, hasAdminSession } from "@/lib/session";
 import { EditingDisabled } from "../../../admin/editing-disabled";
 import { SignInForm } from "../../../admin/sign-in-form";
-import { POST_LIMITS } from "../schemas";
 import { EditPostForm } from "./edit-post-form";
 
 export const metadata: Metadata = { title: "Edit post", robots: { index: false } };
