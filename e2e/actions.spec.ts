@@ -234,6 +234,7 @@ test.describe("admin editing", () => {
     await expect(page.getByTestId("post-title")).toHaveText(originalTitle);
     await page.goto(`/posts/${slug}/edit`);
     await expect(page.getByRole("heading", { name: "Sign in to edit this post" })).toBeVisible();
+    await expect(page.getByLabel("Title", { exact: true })).toHaveCount(0);
   });
 
   test("an edit replayed without the cookie is refused by the action itself", async ({ page, request }) => {
@@ -306,8 +307,11 @@ test.describe("admin editing", () => {
     try {
       const page = await context.newPage();
       const slug = await createPost(unique("No-script editable"));
+      // The edit page links to the admin page's sign-in, which comes back here.
       await page.goto(`/posts/${slug}/edit`);
       await expect(page.getByRole("heading", { name: "Sign in to edit this post" })).toBeVisible();
+      await page.getByTestId("sign-in-link").click();
+      await expect(page.getByRole("heading", { name: "Sign in to edit posts" })).toBeVisible();
       await page.getByLabel("Admin password", { exact: true }).fill(E2E.adminPassword);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(`/posts/${slug}/edit`);
