@@ -141,12 +141,19 @@ function refusal<Field extends string>(
   };
 }
 
-/** Says whether the write happened: before it, trying again is safe; after it, trying again would repeat it. */
+/** Says whether the write happened: trying again is safe only when it certainly did not. */
 function unexpectedFailure(step: Step, requestId: string): string {
   const owner = `If it keeps happening, the site owner can find request ${requestId} in the logs.`;
-  return step === "invalidate" || step === "return"
-    ? `Your change was saved, but the page could not be refreshed: reload it to see the change. ${owner}`
-    : `Something went wrong on the server and nothing was saved. Please try again. ${owner}`;
+  switch (step) {
+    case "parse":
+    case "authorize":
+      return `Something went wrong on the server and nothing was saved. Please try again. ${owner}`;
+    case "mutate":
+      return `Something went wrong on the server while saving, so your change may not have been saved. Reload the page to check before you try again. ${owner}`;
+    case "invalidate":
+    case "return":
+      return `Your change was saved, but the page could not be refreshed: reload it to see the change. ${owner}`;
+  }
 }
 
 function withoutSecrets<Field extends string>(

@@ -165,7 +165,7 @@ describe("defineAction", () => {
 
   it.each([
     ["authorize", "nothing was saved"],
-    ["mutate", "nothing was saved"],
+    ["mutate", "may not have been saved"],
     ["invalidate", "Your change was saved"],
     ["return", "Your change was saved"],
   ] as const)(
