@@ -11,8 +11,10 @@ export const metadata: Metadata = { title: "Edit post", robots: { index: false }
 
 type Props = { params: Promise<{ slug: string }> };
 
-// A blocking, per-request route (no static shell, no streamed holes): the whole page arrives in
-// one response, so editing works with JavaScript off, and an unknown slug is a real 404.
+// Per request, in one response, so editing works with JavaScript off. (Measured on Next 16.4.6, the
+// build still gives this route a static shell, `x-nextjs-postponed: 1`, with the per-request part
+// resumed in the same response: enough for the form without JavaScript, not for a redirect() from
+// that part; see EditPost.)
 export const instant = false;
 
 export default function EditPostPage({ params }: Props) {
