@@ -9,6 +9,10 @@ const upstashPort = Number(process.env.E2E_REDIS_PORT ?? 8090);
 // its own Redis endpoint (for the outage test) listens on E2E_CLUSTER_REDIS_PORT.
 const clusterPort = Number(process.env.E2E_CLUSTER_PORT ?? 3110);
 const clusterUpstashPort = Number(process.env.E2E_CLUSTER_REDIS_PORT ?? 8091);
+// e2e/sign-in-lockout.spec.ts: a server of its own (the port and the one after it) over a Redis of its
+// own. Derived from the two above unless set, so moving the app's ports moves these too.
+const lockoutPort = Number(process.env.E2E_LOCKOUT_PORT ?? port + 50);
+const lockoutUpstashPort = Number(process.env.E2E_LOCKOUT_REDIS_PORT ?? upstashPort + 2);
 
 export const E2E = {
   port,
@@ -19,6 +23,8 @@ export const E2E = {
   upstashToken: "e2e-upstash-token-0123456789abcdef",
   clusterPort,
   clusterUpstashPort,
+  lockoutPort,
+  lockoutUpstashPort,
   // Test-only secrets: never used outside this suite.
   revalidationSecret: "e2e-revalidation-secret-0123456789abcdef",
   adminPassword: "e2e-admin-password-42",

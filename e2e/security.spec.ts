@@ -1,7 +1,7 @@
 /**
  * The attacks of the security-hardening issue, replayed over HTTP against `next build && next start`
  * (a bare start: no client-address trust configured) and against the local endpoint it runs on.
- * The sign-in rows live at the end of actions.spec.ts, because they block the shared sign-in bucket.
+ * The sign-in rows live in sign-in-lockout.spec.ts, on a server of their own: they block its sign-in bucket.
  */
 import { expect, test } from "@playwright/test";
 import { Redis } from "@upstash/redis";

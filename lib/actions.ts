@@ -9,32 +9,27 @@
  * - tags are invalidated only after `mutate` resolved, so a failed write invalidates nothing;
  * - `updateTag` (not `revalidateTag`) because the person who made the change must see it on the
  *   very next render: it expires the tag at once, and the action's own response re-renders the page.
+ *
+ * One way to refuse: throw `ActionError` (from `authorize` or `mutate`). Anything else that throws,
+ * in any step, is logged with a request ID and shown as a generic message naming that ID: an
+ * outage never reaches the error page, and its details never reach the browser.
  */
 import { updateTag } from "next/cache";
 import { unstable_rethrow } from "next/navigation";
 import { z } from "zod";
-
-/** What a form shows after a submission; `useActionState` holds it between submissions. */
-export type ActionState<Field extends string = string> = {
-  status: "idle" | "error" | "success";
-  /** A message about the whole form (refused, rate-limited, saved). */
-  message?: string;
-  /** The first problem per field, shown next to that field. */
-  fieldErrors?: Partial<Record<Field, string>>;
-  /** What the person typed, handed back on error so the form can show it again. */
-  values?: Partial<Record<Field, string>>;
-};
-
-export const idleState: ActionState<never> = { status: "idle" };
+import type { ActionState } from "./action-state";
+import { describeError } from "./redis";
 
 /**
- * A refusal the person should read ("this post no longer exists"). Throw it from `mutate` to end
- * the action with an error state; any other error is logged and shown as a generic failure.
+ * A refusal the person should read ("this post no longer exists", "slow down"). Throw it from
+ * `authorize` or `mutate`; with `field`, the message is shown as that field's error instead.
  */
 export class ActionError extends Error {
-  constructor(message: string) {
+  readonly field: string | undefined;
+  constructor(message: string, options: { field?: string } = {}) {
     super(message);
     this.name = "ActionError";
+    this.field = options.field;
   }
 }
 
@@ -42,11 +37,15 @@ type FormSchema = z.ZodObject;
 type FieldOf<S extends FormSchema> = Extract<keyof z.input<S>, string>;
 
 export type ActionSpec<S extends FormSchema, Result> = {
+  /** Names the action in the log (`add-comment`). */
+  name: string;
   /** Step 1, parse: the form fields, by name. Strings only; a missing field arrives as "". */
   schema: S;
-  /** Step 2, authorize: may this caller do this now? Return a message to refuse. */
-  authorize?: (input: z.output<S>) => Promise<string | undefined>;
-  /** Step 3, mutate: the write. Throw `ActionError` to refuse with a message. */
+  /** Fields never handed back to the browser in `values` (a password). */
+  secret?: readonly FieldOf<S>[];
+  /** Step 2, authorize: may this caller do this now? Throw `ActionError` to refuse. */
+  authorize?: (input: z.output<S>) => Promise<void>;
+  /** Step 3, mutate: the write. Throw `ActionError` to refuse. */
   mutate: (input: z.output<S>) => Promise<Result>;
   /** Step 4, invalidate: the tags the write changed, built with lib/tags.ts only. */
   tags: (input: z.output<S>, result: Result) => string[];
@@ -62,40 +61,108 @@ export type FormAction<Field extends string> = (
   formData: FormData,
 ) => Promise<ActionState<Field>>;
 
+type Step = "parse" | "authorize" | "mutate" | "invalidate" | "return";
+
+/** One JSON line per unexpected failure: names and a short error description, never form values. */
+export type ActionLogLine = {
+  msg: "server-action";
+  level: "error";
+  action: string;
+  step: Step;
+  requestId: string;
+  error: string;
+};
+
+/** What `defineAction` takes from outside, so a test can read the log and know the request ID. */
+export type ActionDeps = { requestId: () => string; log: (line: ActionLogLine) => void };
+
+export const defaultActionDeps: ActionDeps = {
+  requestId: () => crypto.randomUUID(),
+  log: (line) => console.error(JSON.stringify(line)),
+};
+
 export function defineAction<S extends FormSchema, Result>(
   spec: ActionSpec<S, Result>,
+  deps: ActionDeps = defaultActionDeps,
 ): FormAction<FieldOf<S>> {
   return async (_previous, formData) => {
     const values = formValues(spec.schema, formData);
-
-    const parsed = spec.schema.safeParse(values);
-    if (!parsed.success) {
-      return {
-        status: "error",
-        message: "Some fields need attention: see the messages next to them.",
-        fieldErrors: firstErrorPerField<FieldOf<S>>(parsed.error),
-        values,
-      };
-    }
-    const input = parsed.data;
-
-    const refusal = await spec.authorize?.(input);
-    if (refusal !== undefined) return { status: "error", message: refusal, values };
-
-    let result: Result;
+    const echoed = withoutSecrets(values, spec.secret ?? []);
+    let step: Step = "parse";
     try {
-      result = await spec.mutate(input);
+      const parsed = spec.schema.safeParse(values);
+      if (!parsed.success) {
+        return {
+          status: "error",
+          message: "Some fields need attention: see the messages next to them.",
+          fieldErrors: firstErrorPerField<FieldOf<S>>(parsed.error),
+          values: echoed,
+        };
+      }
+      const input = parsed.data;
+
+      step = "authorize";
+      await spec.authorize?.(input);
+
+      step = "mutate";
+      const result = await spec.mutate(input);
+
+      step = "invalidate";
+      for (const tag of spec.tags(input, result)) updateTag(tag);
+
+      step = "return";
+      return (await spec.onSuccess?.(input, result)) ?? { status: "success" };
     } catch (error) {
       unstable_rethrow(error); // redirect() and notFound() are control flow, not failures
-      if (error instanceof ActionError) return { status: "error", message: error.message, values };
-      console.error("Server Action failed:", error);
-      return { status: "error", message: "Something went wrong while saving. Please try again.", values };
+      if (error instanceof ActionError) return refusal<FieldOf<S>>(error, echoed);
+      const requestId = deps.requestId();
+      deps.log({
+        msg: "server-action",
+        level: "error",
+        action: spec.name,
+        step,
+        requestId,
+        error: describeError(error),
+      });
+      return { status: "error", message: unexpectedFailure(step, requestId), values: echoed };
     }
-
-    for (const tag of spec.tags(input, result)) updateTag(tag);
-
-    return (await spec.onSuccess?.(input, result)) ?? { status: "success" };
   };
+}
+
+function refusal<Field extends string>(
+  error: ActionError,
+  values: Partial<Record<Field, string>>,
+): ActionState<Field> {
+  if (error.field === undefined) return { status: "error", message: error.message, values };
+  return {
+    status: "error",
+    fieldErrors: { [error.field]: error.message } as Partial<Record<Field, string>>,
+    values,
+  };
+}
+
+/** Says whether the write happened: trying again is safe only when it certainly did not. */
+function unexpectedFailure(step: Step, requestId: string): string {
+  const owner = `If it keeps happening, the site owner can find request ${requestId} in the logs.`;
+  switch (step) {
+    case "parse":
+    case "authorize":
+      return `Something went wrong on the server and nothing was saved. Please try again. ${owner}`;
+    case "mutate":
+      return `Something went wrong on the server while saving, so your change may not have been saved. Reload the page to check before you try again. ${owner}`;
+    case "invalidate":
+    case "return":
+      return `Your change was saved, but the page could not be refreshed: reload it to see the change. ${owner}`;
+  }
+}
+
+function withoutSecrets<Field extends string>(
+  values: Record<Field, string>,
+  secret: readonly Field[],
+): Partial<Record<Field, string>> {
+  const echoed: Partial<Record<Field, string>> = { ...values };
+  for (const name of secret) delete echoed[name];
+  return echoed;
 }
 
 /** The schema's fields as strings, read from the form (Next adds `$ACTION_*` entries we ignore). */

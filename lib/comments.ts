@@ -4,8 +4,8 @@
  */
 import { cacheLife, cacheTag } from "next/cache";
 import { z } from "zod";
-import type { Rendered } from "./posts";
 import { keys, parseStored, redis } from "./redis";
+import { type Rendered, rendered } from "./rendered";
 import { commentTags, isValidKey, siteTag } from "./tags";
 
 export const COMMENT_LIMITS = { name: 80, text: 2000 } as const;
@@ -48,7 +48,7 @@ export async function addComment(
 export async function getComments(slug: string): Promise<Rendered<Comment[]>> {
   "use cache";
   cacheLife("days");
-  if (!isValidKey(slug)) return { data: [], renderedAt: new Date().toISOString() };
+  if (!isValidKey(slug)) return rendered([]);
   cacheTag(siteTag(), commentTags.forPost(slug));
-  return { data: await readComments(slug), renderedAt: new Date().toISOString() };
+  return rendered(await readComments(slug));
 }

@@ -7,13 +7,16 @@
 import { cacheLife, cacheTag } from "next/cache";
 import { z } from "zod";
 import { keys, parseStored, redis } from "./redis";
-import { seedPosts } from "./seed";
+import { type Rendered, rendered } from "./rendered";
 import { isValidKey, KEY_RULE, postTags, siteTag } from "./tags";
+
+/** The longest title and body a post may have: the stored schema and the edit form both use these. */
+export const POST_LIMITS = { title: 200, body: 20_000 } as const;
 
 export const postSchema = z.object({
   slug: z.string().refine(isValidKey, `slug must be ${KEY_RULE}`),
-  title: z.string().min(1).max(200),
-  body: z.string().min(1).max(20_000),
+  title: z.string().min(1).max(POST_LIMITS.title),
+  body: z.string().min(1).max(POST_LIMITS.body),
   updatedAt: z.iso.datetime(),
 });
 export type Post = z.infer<typeof postSchema>;
@@ -23,32 +26,14 @@ export type PostSummary = Pick<Post, "slug" | "title" | "updatedAt">;
 /** Lists show at most this many posts; keeps every list's tags within one cacheTag call (max 128). */
 export const MAX_LISTED_POSTS = 100;
 
-/**
- * Writes the demo posts once. Every write is NX, so concurrent first requests (or a re-run after a
- * partial failure) never overwrite content that a CMS or an admin has changed since.
- */
-export async function ensureSeeded(): Promise<void> {
-  const db = redis();
-  if ((await db.get(keys.seeded())) !== null) return;
-  const tx = db.multi();
-  for (const post of seedPosts) {
-    tx.set(keys.post(post.slug), JSON.stringify(post), { nx: true });
-    tx.zadd(keys.postIndex(), { nx: true }, { score: Date.parse(post.updatedAt), member: post.slug });
-  }
-  tx.set(keys.seeded(), new Date().toISOString(), { nx: true });
-  await tx.exec();
-}
-
 /** Reads one post from Redis, uncached. `null` when it does not exist (or is not a valid post). */
 export async function readPost(slug: string): Promise<Post | null> {
   if (!isValidKey(slug)) return null;
-  await ensureSeeded();
   return parseStored(postSchema, await redis().get(keys.post(slug)));
 }
 
 /** Reads the newest posts from Redis, uncached. */
 export async function readPosts(limit = MAX_LISTED_POSTS): Promise<PostSummary[]> {
-  await ensureSeeded();
   const db = redis();
   const slugs = await db.zrange<string[]>(keys.postIndex(), 0, limit - 1, { rev: true });
   if (slugs.length === 0) return [];
@@ -70,6 +55,21 @@ export async function writePost(input: Omit<Post, "updatedAt">, now = new Date()
   tx.zadd(keys.postIndex(), { score: now.getTime(), member: post.slug });
   await tx.exec();
   return post;
+}
+
+/**
+ * Creates each post that does not exist yet, keeping its `updatedAt`; one that exists is left as it
+ * is (a CMS or an admin may have changed it). Safe to run concurrently and again after a failure.
+ */
+export async function createMissingPosts(posts: readonly Post[]): Promise<void> {
+  if (posts.length === 0) return;
+  const tx = redis().multi();
+  for (const input of posts) {
+    const post = postSchema.parse(input);
+    tx.set(keys.post(post.slug), JSON.stringify(post), { nx: true });
+    tx.zadd(keys.postIndex(), { nx: true }, { score: Date.parse(post.updatedAt), member: post.slug });
+  }
+  await tx.exec();
 }
 
 export const draftSchema = z.object({
@@ -123,8 +123,6 @@ export async function readPostPreview(slug: string): Promise<{ post: Post; draft
   return { post: draft ? { ...post, title: draft.title, body: draft.body } : post, draft };
 }
 
-export type Rendered<T> = { data: T; renderedAt: string };
-
 /** The post list, cached until a tag it reads is invalidated (`days` is only a safety net). */
 export async function getPostList(): Promise<Rendered<PostSummary[]>> {
   "use cache";
@@ -133,7 +131,7 @@ export async function getPostList(): Promise<Rendered<PostSummary[]>> {
   // The list shows each post's title, so it is tagged with each record too: a webhook that sends
   // only `post:<slug>` after a title change refreshes the home page as well as the post page.
   cacheTag(siteTag(), postTags.list(), ...posts.map((post) => postTags.record(post.slug)));
-  return { data: posts, renderedAt: new Date().toISOString() };
+  return rendered(posts);
 }
 
 /** One post, cached under its record tag. `data` is null for an unknown slug (also cached, and tagged, so creating it later shows up). */
@@ -141,6 +139,5 @@ export async function getPost(slug: string): Promise<Rendered<Post | null>> {
   "use cache";
   cacheLife("days");
   if (isValidKey(slug)) cacheTag(siteTag(), postTags.record(slug));
-  const post = await readPost(slug);
-  return { data: post, renderedAt: new Date().toISOString() };
+  return rendered(await readPost(slug));
 }

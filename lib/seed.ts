@@ -1,5 +1,15 @@
-/** The demo posts written on first use (see ensureSeeded in lib/posts.ts). */
-export const seedPosts = [
+/**
+ * The blog demo's content, written once per database so that a fresh `npm run dev` shows a site.
+ *
+ * Not in the data path: `next.config.ts` calls `seedDemoContent()` when a `next dev`, `next build`
+ * or `next start` process starts (before the build prerenders anything, and before a server takes
+ * requests), never a read. After the first run it costs one GET per process. To drop the demo
+ * content, delete this file and that call.
+ */
+import { createMissingPosts, type Post } from "./posts";
+import { keys, redis } from "./redis";
+
+export const demoPosts: readonly Post[] = [
   {
     slug: "hello-world",
     title: "Hello, world",
@@ -18,4 +28,23 @@ export const seedPosts = [
     body: "When a person changes something themselves, in a Server Action, they expect to see it at once. updateTag expires the tag immediately, so the render that follows the action reads fresh data.\n\nLeave a comment below to see it happen.",
     updatedAt: "2026-01-19T09:00:00.000Z",
   },
-] as const;
+];
+
+export type SeedOutcome = "seeded" | "already seeded";
+
+/**
+ * Writes `posts` once: after that, `marker` says so, and a demo post deleted or changed later is
+ * never brought back. Every write is NX, so concurrent starts (several instances) or a re-run after
+ * a failure never overwrite content a CMS or an admin changed. `posts` and `marker` are parameters
+ * so a test can seed posts of its own under a marker of its own.
+ */
+export async function seedDemoContent(
+  options: { posts?: readonly Post[]; marker?: string } = {},
+): Promise<SeedOutcome> {
+  const db = redis();
+  const marker = options.marker ?? keys.seeded();
+  if ((await db.get(marker)) !== null) return "already seeded";
+  await createMissingPosts(options.posts ?? demoPosts);
+  await db.set(marker, new Date().toISOString(), { nx: true });
+  return "seeded";
+}

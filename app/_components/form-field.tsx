@@ -4,6 +4,7 @@
  * problem with the field. The control itself is the caller's (input, textarea), given `aria`.
  */
 import type { ReactNode } from "react";
+import type { ActionState } from "@/lib/action-state";
 
 type Aria = { "aria-invalid"?: true; "aria-describedby"?: string };
 
@@ -34,22 +35,37 @@ export function Field({
 }
 
 /**
- * The form-level message after a submission, announced politely to screen readers: an error
- * (a refusal, a rate limit, or a problem with the hidden `slug` field) or a success message.
+ * The form-level status after a submission, announced politely to screen readers: a success
+ * message, or an error (a refusal, a rate limit, a failure with its request ID).
+ *
+ * `fields` are the fields this form shows beside their controls (with `Field`). An error for any
+ * other field (a hidden input such as `slug`, a button's value such as `intent`) has no control to
+ * sit beside, so it is shown here, in place of the general message.
  */
-export function FormStatus({
+export function FormStatus<Field extends string>({
   state,
+  fields,
   testId,
 }: {
-  state: { status: string; message?: string; fieldErrors?: { slug?: string } };
+  state: ActionState<Field>;
+  fields: readonly NoInfer<Field>[];
   testId?: string;
 }) {
+  const elsewhere = Object.entries(state.fieldErrors ?? {})
+    .filter(([name]) => !(fields as readonly string[]).includes(name))
+    .map(([, message]) => message)
+    .filter((message): message is string => typeof message === "string");
+  const errors = elsewhere.length > 0 ? elsewhere : state.message ? [state.message] : [];
   return (
     <div aria-live="polite" className="form-status">
-      {state.status === "error" && state.message ? (
-        <p className="form-error" data-testid={testId}>
-          {state.fieldErrors?.slug ?? state.message}
-        </p>
+      {state.status === "error" && errors.length > 0 ? (
+        <div data-testid={testId}>
+          {errors.map((message) => (
+            <p key={message} className="form-error">
+              {message}
+            </p>
+          ))}
+        </div>
       ) : null}
       {state.status === "success" && state.message ? <p className="form-ok">{state.message}</p> : null}
     </div>

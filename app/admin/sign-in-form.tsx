@@ -1,13 +1,12 @@
 "use client";
 import { useActionState } from "react";
-import { Field } from "../_components/form-field";
-import { type SignInState, signIn } from "./actions";
-
-const initialState: SignInState = { status: "idle" };
+import { initialState } from "@/lib/action-state";
+import { Field, FormStatus } from "../_components/form-field";
+import { signIn } from "./actions";
 
 /** `next`: the page to return to after signing in (checked again on the server). */
 export function SignInForm({ next }: { next: string }) {
-  const [state, formAction, isPending] = useActionState(signIn, initialState);
+  const [state, formAction, isPending] = useActionState(signIn, initialState());
   return (
     <form action={formAction} className="stack" aria-label="Sign in">
       <input type="hidden" name="next" value={next} />
@@ -23,9 +22,7 @@ export function SignInForm({ next }: { next: string }) {
           />
         )}
       </Field>
-      <div aria-live="polite" className="form-status">
-        {state.message ? <p className="form-error">{state.message}</p> : null}
-      </div>
+      <FormStatus state={state} fields={["password"]} />
       <button type="submit" disabled={isPending}>
         {isPending ? "Signing in…" : "Sign in"}
       </button>

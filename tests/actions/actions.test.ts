@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
+import type { ActionLogLine } from "@/lib/actions";
 
 const request = vi.hoisted(() => ({
   cookies: new Map<string, string>(),
@@ -29,7 +30,10 @@ vi.mock("next/headers", () => ({
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
 const { updateTag } = await import("next/cache");
-const { ActionError, defineAction, idleState } = await import("@/lib/actions");
+const { redirect } = await import("next/navigation");
+const { ActionError, defineAction } = await import("@/lib/actions");
+const { initialState } = await import("@/lib/action-state");
+const idleState = initialState<never>();
 const { adminEnv, rateLimitEnv } = await import("@/lib/env");
 const { readComments } = await import("@/lib/comments");
 const { readDraft, readPost, writePost } = await import("@/lib/posts");
@@ -89,11 +93,19 @@ beforeEach(() => {
 
 describe("defineAction", () => {
   const schema = z.object({ name: z.string().trim().min(1, "Enter a name.") });
+  /** Collects the log and hands out a known request ID, as `defineAction`'s second argument. */
+  const recorder = () => {
+    const lines: ActionLogLine[] = [];
+    return {
+      lines,
+      deps: { requestId: () => "req-test-1", log: (line: ActionLogLine) => void lines.push(line) },
+    };
+  };
 
   it("parses first: invalid input reaches neither authorize nor mutate, and invalidates nothing", async () => {
-    const authorize = vi.fn(async () => undefined);
+    const authorize = vi.fn(async () => {});
     const mutate = vi.fn(async () => "written");
-    const action = defineAction({ schema, authorize, mutate, tags: () => ["posts"] });
+    const action = defineAction({ name: "test", schema, authorize, mutate, tags: () => ["posts"] });
     const state = await action(idleState, form({ name: "   " }));
     expect(state).toEqual({
       status: "error",
@@ -106,9 +118,17 @@ describe("defineAction", () => {
     expect(updateTag).not.toHaveBeenCalled();
   });
 
-  it("a refusal from authorize ends the action before the write", async () => {
+  it("an ActionError from authorize refuses before the write, with its message", async () => {
     const mutate = vi.fn(async () => "written");
-    const action = defineAction({ schema, authorize: async () => "No.", mutate, tags: () => ["posts"] });
+    const action = defineAction({
+      name: "test",
+      schema,
+      authorize: async () => {
+        throw new ActionError("No.");
+      },
+      mutate,
+      tags: () => ["posts"],
+    });
     expect(await action(idleState, form({ name: "Ada" }))).toEqual({
       status: "error",
       message: "No.",
@@ -118,36 +138,118 @@ describe("defineAction", () => {
     expect(updateTag).not.toHaveBeenCalled();
   });
 
-  it("a failing write invalidates nothing (ActionError shows its message, anything else a generic one)", async () => {
-    const refused = defineAction({
-      schema,
-      mutate: async () => {
-        throw new ActionError("Gone.");
-      },
-      tags: () => ["posts"],
+  it("an ActionError from mutate refuses the same way; with a field, it is that field's error", async () => {
+    const refuse = (error: Error) =>
+      defineAction({
+        name: "test",
+        schema,
+        mutate: async () => {
+          throw error;
+        },
+        tags: () => ["posts"],
+      });
+    expect(await refuse(new ActionError("Gone."))(idleState, form({ name: "Ada" }))).toEqual({
+      status: "error",
+      message: "Gone.",
+      values: { name: "Ada" },
     });
-    expect((await refused(idleState, form({ name: "Ada" }))).message).toBe("Gone.");
-
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-    const broken = defineAction({
-      schema,
-      mutate: async () => {
-        throw new Error("connection reset");
-      },
-      tags: () => ["posts"],
+    expect(
+      await refuse(new ActionError("Taken.", { field: "name" }))(idleState, form({ name: "Ada" })),
+    ).toEqual({
+      status: "error",
+      fieldErrors: { name: "Taken." },
+      values: { name: "Ada" },
     });
-    const state = await broken(idleState, form({ name: "Ada" }));
-    expect(state).toMatchObject({ status: "error", values: { name: "Ada" } });
-    expect(state.message).toMatch(/went wrong/);
-    expect(logged).toHaveBeenCalled();
-    logged.mockRestore();
     expect(updateTag).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ["authorize", "nothing was saved"],
+    ["mutate", "may not have been saved"],
+    ["invalidate", "Your change was saved"],
+    ["return", "Your change was saved"],
+  ] as const)(
+    "an unexpected error in %s becomes the generic message with a logged request ID, and nothing of the error reaches the form",
+    async (step, says) => {
+      const failure = new Error("connect ECONNREFUSED 10.0.0.7:6379 token=do-not-show");
+      const fail = (at: string) => {
+        if (at === step) throw failure;
+      };
+      const mutate = vi.fn(async () => fail("mutate"));
+      const { lines, deps } = recorder();
+      const action = defineAction(
+        {
+          name: "test-action",
+          schema,
+          authorize: async () => fail("authorize"),
+          mutate,
+          tags: () => {
+            fail("invalidate");
+            return ["posts"];
+          },
+          onSuccess: () => {
+            fail("return");
+            return { status: "success" };
+          },
+        },
+        deps,
+      );
+      const state = await action(idleState, form({ name: "Ada" }));
+      expect(state).toEqual({
+        status: "error",
+        message: expect.stringContaining("request req-test-1 in the logs"),
+        values: { name: "Ada" },
+      });
+      expect(state.message).toContain(says);
+      expect(JSON.stringify(state)).not.toMatch(/ECONNREFUSED|do-not-show/);
+      expect(lines).toEqual([
+        {
+          msg: "server-action",
+          level: "error",
+          action: "test-action",
+          step,
+          requestId: "req-test-1",
+          error: expect.stringContaining("ECONNREFUSED"),
+        },
+      ]);
+      expect(mutate).toHaveBeenCalledTimes(step === "authorize" ? 0 : 1);
+      if (step === "authorize" || step === "mutate") expect(updateTag).not.toHaveBeenCalled();
+    },
+  );
+
+  it("redirect() is control flow, not a failure: it reaches Next.js, and nothing is logged", async () => {
+    const { lines, deps } = recorder();
+    const action = defineAction(
+      { name: "test", schema, mutate: async () => {}, tags: () => [], onSuccess: () => redirect("/done") },
+      deps,
+    );
+    expect(await redirectOf(action(idleState, form({ name: "Ada" })))).toBe("/done");
+    expect(lines).toEqual([]);
+  });
+
+  it("never hands a secret field back, on any error", async () => {
+    const secretSchema = z.object({ user: z.string(), password: z.string().min(12, "Too short.") });
+    const action = defineAction({
+      name: "test",
+      schema: secretSchema,
+      secret: ["password"],
+      mutate: async () => {
+        throw new ActionError("Wrong.", { field: "password" });
+      },
+      tags: () => [],
+    });
+    const short = await action(idleState, form({ user: "ada", password: "hunter2" }));
+    expect(short).toMatchObject({ fieldErrors: { password: "Too short." }, values: { user: "ada" } });
+    const wrong = await action(idleState, form({ user: "ada", password: "correct-horse-battery" }));
+    expect(wrong).toEqual({ status: "error", fieldErrors: { password: "Wrong." }, values: { user: "ada" } });
+    expect(JSON.stringify([short, wrong])).not.toMatch(/hunter2|correct-horse/);
   });
 
   it("invalidates the tags built from the parsed input after the write, then returns onSuccess", async () => {
     const order: string[] = [];
     vi.mocked(updateTag).mockImplementation((tag) => void order.push(`updateTag ${tag}`));
     const action = defineAction({
+      name: "test",
       schema,
       mutate: async ({ name }) => {
         order.push(`write ${name}`);

@@ -29,7 +29,8 @@ vi.mock("next/headers", () => ({
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
-const { idleState } = await import("@/lib/actions");
+const { initialState } = await import("@/lib/action-state");
+const idleState = initialState<never>();
 const { adminEnv, rateLimitEnv } = await import("@/lib/env");
 const { writePost } = await import("@/lib/posts");
 const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");

@@ -1,10 +1,10 @@
 /** Parsing: the form schemas every action starts with (trimming, bounds, empties, control characters). */
 import { describe, expect, it } from "vitest";
 import { safeNextPath } from "@/app/admin/next-path";
-import { commentInput, POST_LIMITS, postEditInput } from "@/app/posts/[slug]/schemas";
+import { commentInput, postEditInput } from "@/app/posts/[slug]/schemas";
 import { textField, tryAgainIn } from "@/lib/actions";
 import { COMMENT_LIMITS } from "@/lib/comments";
-import { postSchema } from "@/lib/posts";
+import { POST_LIMITS, postSchema } from "@/lib/posts";
 
 const comment = (fields: Partial<Record<"slug" | "name" | "text", string>>) =>
   commentInput.safeParse({ slug: "hello-world", name: "Ada", text: "Nice post.", ...fields });

@@ -5,31 +5,64 @@
  */
 import { describe, expect, it } from "vitest";
 import { addComment, MAX_COMMENTS_PER_POST, readComments } from "@/lib/comments";
-import { ensureSeeded, readPost, readPosts, writePost } from "@/lib/posts";
+import { type Post, postSchema, readPost, readPosts, writePost } from "@/lib/posts";
 import { keys, redis } from "@/lib/redis";
-import { seedPosts } from "@/lib/seed";
+import { demoPosts, seedDemoContent } from "@/lib/seed";
 
 const unique = (prefix: string) => `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
 
+/**
+ * Seeding runs against posts and a marker of the test's own: the demo posts and their marker are
+ * shared with every other test file (and with a developer's `npm run dev` data), so nothing here
+ * changes them, and a failing assertion leaves nothing behind that another test would trip over.
+ */
 describe("seeding", () => {
-  it("seeds the demo posts on first use", async () => {
-    for (const seed of seedPosts) {
-      const post = await readPost(seed.slug);
-      expect(post?.title).toBeTruthy();
-    }
+  const ownPosts = (): Post[] =>
+    ["a", "b"].map((name) => ({
+      slug: unique(`seed-${name}`),
+      title: `Seeded ${name}`,
+      body: `Body ${name}.`,
+      updatedAt: "2026-01-05T09:00:00.000Z",
+    }));
+
+  it("the demo posts are valid posts", () => {
+    expect(demoPosts.length).toBeGreaterThan(0);
+    for (const post of demoPosts) expect(postSchema.safeParse(post).success).toBe(true);
   });
 
-  it("is idempotent under concurrency and never overwrites content changed since", async () => {
-    const [first] = seedPosts;
-    const original = await readPost(first.slug);
-    expect(original).not.toBeNull();
-    const changed = { ...original, title: `Changed by a CMS ${crypto.randomUUID()}` };
-    await redis().set(keys.post(first.slug), JSON.stringify(changed));
-    await redis().del(keys.seeded());
-    await Promise.all([ensureSeeded(), ensureSeeded(), ensureSeeded()]);
-    expect((await readPost(first.slug))?.title).toBe(changed.title);
-    expect(await redis().get(keys.seeded())).not.toBeNull();
-    await redis().set(keys.post(first.slug), JSON.stringify(original));
+  it("writes the posts once, listed by their own dates, then only checks its marker", async () => {
+    const posts = ownPosts();
+    const marker = unique("vitest:seeded");
+    expect(await seedDemoContent({ posts, marker })).toBe("seeded");
+    for (const post of posts) expect(await readPost(post.slug)).toEqual(post);
+    const index = await redis().zrange<string[]>(keys.postIndex(), 0, -1, { withScores: true });
+    for (const post of posts) {
+      expect(Number(index[index.indexOf(post.slug) + 1])).toBe(Date.parse(post.updatedAt));
+    }
+    expect(await redis().get(marker)).not.toBeNull();
+    expect(await seedDemoContent({ posts, marker })).toBe("already seeded");
+  });
+
+  it("never brings back a seeded post deleted since", async () => {
+    const posts = ownPosts();
+    const marker = unique("vitest:seeded");
+    await seedDemoContent({ posts, marker });
+    const [gone] = posts;
+    await redis().del(keys.post(gone?.slug ?? ""));
+    await seedDemoContent({ posts, marker });
+    expect(await readPost(gone?.slug ?? "")).toBeNull();
+  });
+
+  it("is idempotent under concurrency and never overwrites content changed before it ran", async () => {
+    const posts = ownPosts();
+    const marker = unique("vitest:seeded");
+    const [changed, untouched] = posts as [Post, Post];
+    const cms = { ...changed, title: `Changed by a CMS ${crypto.randomUUID()}` };
+    await redis().set(keys.post(changed.slug), JSON.stringify(cms));
+    const outcomes = await Promise.all([1, 2, 3].map(() => seedDemoContent({ posts, marker })));
+    expect(outcomes).toContain("seeded");
+    expect(await readPost(changed.slug)).toEqual(cms);
+    expect(await readPost(untouched.slug)).toEqual(untouched);
   });
 });
 

@@ -20,6 +20,7 @@ import { commentInput, postEditInput } from "./schemas";
  * client sends can flood a post or the site.
  */
 export const addCommentAction = defineAction({
+  name: "add-comment",
   schema: commentInput,
   authorize: async ({ slug }) => {
     const address = clientAddress(await headers());
@@ -29,9 +30,12 @@ export const addCommentAction = defineAction({
       limiter("comments-site").limit(SITE_WIDE),
     ]);
     const refused = verdicts.find((verdict) => !verdict.success);
-    return refused
-      ? `Comments are coming in too fast${refused === verdicts[0] ? "" : " on this site"}. Try again in ${tryAgainIn(refused.reset)}.`
-      : undefined;
+    if (refused) {
+      const where = refused === verdicts[0] ? "" : " on this site";
+      throw new ActionError(
+        `Comments are coming in too fast${where}. Try again in ${tryAgainIn(refused.reset)}.`,
+      );
+    }
   },
   mutate: async ({ slug, name, text }) => {
     if (!(await readPost(slug))) throw new ActionError("This post does not exist any more.");
@@ -53,11 +57,13 @@ export const addCommentAction = defineAction({
  * shows it (no cached read shows drafts, so there is nothing to invalidate).
  */
 export const editPostAction = defineAction({
+  name: "edit-post",
   schema: postEditInput,
-  authorize: async () =>
-    (await hasAdminSession())
-      ? undefined
-      : "You are not signed in (or your session expired). Sign in again, then save.",
+  authorize: async () => {
+    if (!(await hasAdminSession())) {
+      throw new ActionError("You are not signed in (or your session expired). Sign in again, then save.");
+    }
+  },
   mutate: async ({ slug, title, body, intent }) => {
     if (!(await readPost(slug))) throw new ActionError("This post does not exist any more.");
     return intent === "draft" ? writeDraft(slug, { title, body }) : publishPost({ slug, title, body });

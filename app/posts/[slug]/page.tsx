@@ -4,8 +4,8 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { COMMENT_LIMITS, getComments } from "@/lib/comments";
 import { getPost, type Post, readPostPreview } from "@/lib/posts";
-import { CommentForm } from "../../_components/comment-form";
 import { RenderedAt } from "../../_components/rendered-at";
+import { CommentForm } from "./comment-form";
 
 type Props = { params: Promise<{ slug: string }> };
 

@@ -5,10 +5,8 @@
 import { z } from "zod";
 import { textField } from "@/lib/actions";
 import { COMMENT_LIMITS } from "@/lib/comments";
+import { POST_LIMITS } from "@/lib/posts";
 import { isValidKey } from "@/lib/tags";
-
-/** The same bounds lib/posts.ts enforces on write; checked here first to explain them per field. */
-export const POST_LIMITS = { title: 200, body: 20_000 } as const;
 
 /** The post a form belongs to travels as a hidden field, so it is parsed like any other input. */
 const slug = z.string().refine(isValidKey, "This form belongs to no known post. Reload the page.");
@@ -22,6 +20,7 @@ export type CommentInput = z.output<typeof commentInput>;
 
 export const postEditInput = z.object({
   slug,
+  // The bounds lib/posts.ts enforces on write, checked here first to explain them per field.
   title: textField("a title", POST_LIMITS.title),
   body: textField("the text", POST_LIMITS.body, { multiline: true }),
   /** Which button was pressed: "publish" (also when none is named) or "draft" (save, unpublished). */

@@ -1,11 +1,9 @@
 "use client";
 import Link from "next/link";
 import { useActionState } from "react";
+import { initialState } from "@/lib/action-state";
 import { Field, FormStatus } from "../../../_components/form-field";
 import { editPostAction } from "../actions";
-
-type EditState = Awaited<ReturnType<typeof editPostAction>>;
-const initialState: EditState = { status: "idle" };
 
 export function EditPostForm({
   post,
@@ -14,7 +12,7 @@ export function EditPostForm({
   post: { slug: string; title: string; body: string };
   limits: { title: number; body: number };
 }) {
-  const [state, formAction, isPending] = useActionState(editPostAction, initialState);
+  const [state, formAction, isPending] = useActionState(editPostAction, initialState());
   const errors = state.fieldErrors ?? {};
   // After a failed save, show what was typed, not what is stored.
   const values = { title: post.title, body: post.body, ...state.values };
@@ -48,7 +46,7 @@ export function EditPostForm({
         )}
       </Field>
       <p className="muted field-hint">Separate paragraphs with an empty line.</p>
-      <FormStatus state={state} testId="edit-error" />
+      <FormStatus state={state} fields={["title", "body"]} testId="edit-error" />
       <div className="form-actions">
         {/* Publish first: pressing Enter in the title publishes, as before drafts existed. */}
         <button type="submit" name="intent" value="publish" disabled={isPending}>

@@ -6,16 +6,14 @@
  * state (errors, or the new comment and an empty form): progressive enhancement via useActionState.
  */
 import { useActionState } from "react";
-import type { ActionState } from "@/lib/actions";
-import { addCommentAction } from "../posts/[slug]/actions";
-import { Field, FormStatus } from "./form-field";
+import { initialState } from "@/lib/action-state";
+import { Field, FormStatus } from "../../_components/form-field";
+import { addCommentAction } from "./actions";
 
-type CommentState = ActionState<"slug" | "name" | "text">;
-const initialState: CommentState = { status: "idle" };
-
+/** `limits`: lib/comments.ts's COMMENT_LIMITS, passed by the page (a Client Component imports no server module). */
 export function CommentForm({ slug, limits }: { slug: string; limits: { name: number; text: number } }) {
   // The permalink tells React which page this form belongs to when it is posted before hydration.
-  const [state, formAction, isPending] = useActionState(addCommentAction, initialState, `/posts/${slug}`);
+  const [state, formAction, isPending] = useActionState(addCommentAction, initialState(), `/posts/${slug}`);
   const errors = state.fieldErrors ?? {};
   const values = state.status === "error" ? (state.values ?? {}) : {};
 
@@ -49,7 +47,7 @@ export function CommentForm({ slug, limits }: { slug: string; limits: { name: nu
           />
         )}
       </Field>
-      <FormStatus state={state} />
+      <FormStatus state={state} fields={["name", "text"]} />
       <button type="submit" disabled={isPending}>
         {isPending ? "Posting…" : "Post comment"}
       </button>
