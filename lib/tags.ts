@@ -161,8 +161,6 @@ function isValidRecordKey(rule: KeyRule, key: unknown): key is string {
   return typeof key === "string" && key.length <= rule.maxLength && rule.pattern.test(key);
 }
 
-checkDeclarations(ENTITIES);
-
 /** The declarations, read-only: the tag tests and docs iterate over them. */
 export const DECLARATIONS: Readonly<Record<EntityName, EntityDeclaration>> = ENTITIES;
 
@@ -187,27 +185,9 @@ export function isValidKey(key: unknown): key is string {
 export const KEY_RULE = SLUG.rule;
 
 // ---------------------------------------------------------------------------------------------
-// Parsing
+// Parsing and scopes: a vocabulary derived from declarations
 
-const declared = Object.entries(DECLARATIONS) as [EntityName, EntityDeclaration][];
-const listTags = new Map(declared.flatMap(([entity, d]) => (d.list ? [[d.list.tag, entity] as const] : [])));
-const recordPrefixes = new Map(
-  declared.flatMap(([entity, d]) => (d.record ? [[d.record.prefix, { entity, ...d.record }] as const] : [])),
-);
-
-/** The shapes a valid tag can have (`posts`, `post:<slug>`), for error messages and docs. */
-export const TAG_SHAPES: readonly string[] = [
-  ...listTags.keys(),
-  ...[...recordPrefixes.values()].map(({ prefix, key }) => `${prefix}:<${key.name}>`),
-];
-
-const KEY_RULES = [...new Map([...recordPrefixes.values()].map(({ key }) => [key.name, key.rule])).entries()]
-  .map(([name, rule]) => `${name}: ${rule}`)
-  .join("; ");
-
-export type ParsedTag =
-  | { entity: EntityName; kind: "list" }
-  | { entity: EntityName; kind: "record"; key: string };
+export type ParsedTag = { entity: string; kind: "list" } | { entity: string; kind: "record"; key: string };
 
 export type TagProblem = "empty" | "too_long" | "invalid_key" | "unknown";
 
@@ -215,89 +195,128 @@ export type TagParseResult =
   | { ok: true; tag: string; parsed: ParsedTag }
   | { ok: false; problem: TagProblem; reason: string };
 
-/**
- * Says whether `value` is a tag this app assigns. The reason names what is wrong and lists the
- * known shapes, so the sender can fix a typo instead of revalidating nothing.
- */
-export function parseTag(value: string): TagParseResult {
-  const known = `Known tag shapes: ${TAG_SHAPES.join(", ")} (${KEY_RULES}).`;
-  const refuse = (problem: TagProblem, why: string): TagParseResult => ({
-    ok: false,
-    problem,
-    reason: `${why} ${known}`,
-  });
-  if (value.length === 0) return refuse("empty", "A tag cannot be empty.");
-  if (value.length > MAX_TAG_LENGTH) {
-    return refuse("too_long", `A tag is at most ${MAX_TAG_LENGTH} characters; this one has ${value.length}.`);
-  }
-  const listOf = listTags.get(value);
-  if (listOf) return { ok: true, tag: value, parsed: { entity: listOf, kind: "list" } };
+export type ScopeCheck = { ok: true } | { ok: false; reason: string };
 
-  const colon = value.indexOf(":");
-  const record = colon > 0 ? recordPrefixes.get(value.slice(0, colon)) : undefined;
-  if (record) {
-    const key = value.slice(colon + 1);
-    if (!isValidRecordKey(record.key, key)) {
+/**
+ * What the receiver needs to know about tags, derived from a set of declarations. The app's is
+ * built from `ENTITIES` below; the receiver's tests build one from fixed declarations of their
+ * own, so replacing the demo's entities with yours leaves them passing.
+ */
+export type TagVocabulary = {
+  /** The shapes a valid tag can have (`posts`, `post:<slug>`), for error messages and docs. */
+  shapes: readonly string[];
+  /** The record prefixes a scope can cover whole, as `<prefix>:*`. */
+  scopePrefixes: readonly string[];
+  /** Every valid scope pattern's shape: `*`, the list tags, `<prefix>:*`, `<prefix>:<key>`. */
+  scopeShapes: readonly string[];
+  /**
+   * Says whether `value` is a tag this app assigns. The reason names what is wrong and lists the
+   * known shapes, so the sender can fix a typo instead of revalidating nothing.
+   */
+  parseTag(value: string): TagParseResult;
+  /**
+   * The only valid scope patterns: `*` (every tag), an exact tag (`posts`, `post:hello-world`), or
+   * a declared prefix with `:*` (`post:*`). Anything else (`s*`, `post*`, `p*st:*`) is refused when
+   * a token is minted and when one is verified: a free-form prefix match would let `s*` cover
+   * `site` and `post*` cover every `posts` list, which is not what anyone reading the scope expects.
+   */
+  checkScopePattern(pattern: string): ScopeCheck;
+  /** Whether a (valid) scope pattern covers a tag: `*` covers every tag, `post:*` every `post:<slug>`. */
+  scopeCovers(pattern: string, tag: string): boolean;
+};
+
+export function createVocabulary(entities: Readonly<Record<string, EntityDeclaration>>): TagVocabulary {
+  checkDeclarations(entities);
+  const declared = Object.entries(entities);
+  const listTags = new Map(
+    declared.flatMap(([entity, d]) => (d.list ? [[d.list.tag, entity] as const] : [])),
+  );
+  const records = declared.flatMap(([entity, d]) => (d.record ? [{ entity, ...d.record }] : []));
+  const recordPrefixes = new Map(records.map((record) => [record.prefix, record]));
+
+  const shapes = [...listTags.keys(), ...records.map(({ prefix, key }) => `${prefix}:<${key.name}>`)];
+  const keyRules = [...new Map(records.map(({ key }) => [key.name, key.rule])).entries()]
+    .map(([name, rule]) => `${name}: ${rule}`)
+    .join("; ");
+  const rules = keyRules ? ` (${keyRules})` : "";
+  const scopePrefixes = records.filter((r) => r.scopeWildcard !== false).map((r) => r.prefix);
+  const scopeShapes = [
+    "*",
+    ...listTags.keys(),
+    ...scopePrefixes.map((prefix) => `${prefix}:*`),
+    ...shapes.slice(listTags.size),
+  ];
+
+  function parseTag(value: string): TagParseResult {
+    const refuse = (problem: TagProblem, why: string): TagParseResult => ({
+      ok: false,
+      problem,
+      reason: `${why} Known tag shapes: ${shapes.join(", ")}${rules}.`,
+    });
+    if (value.length === 0) return refuse("empty", "A tag cannot be empty.");
+    if (value.length > MAX_TAG_LENGTH) {
       return refuse(
-        "invalid_key",
-        `Tag ${JSON.stringify(preview(value))} has an invalid ${record.key.name}: use ${record.key.rule}.`,
+        "too_long",
+        `A tag is at most ${MAX_TAG_LENGTH} characters; this one has ${value.length}.`,
       );
     }
-    return { ok: true, tag: value, parsed: { entity: record.entity, kind: "record", key } };
+    const listOf = listTags.get(value);
+    if (listOf) return { ok: true, tag: value, parsed: { entity: listOf, kind: "list" } };
+
+    const colon = value.indexOf(":");
+    const record = colon > 0 ? recordPrefixes.get(value.slice(0, colon)) : undefined;
+    if (record) {
+      const key = value.slice(colon + 1);
+      if (!isValidRecordKey(record.key, key)) {
+        return refuse(
+          "invalid_key",
+          `Tag ${JSON.stringify(preview(value))} has an invalid ${record.key.name}: use ${record.key.rule}.`,
+        );
+      }
+      return { ok: true, tag: value, parsed: { entity: record.entity, kind: "record", key } };
+    }
+    return refuse("unknown", `Unknown tag ${JSON.stringify(preview(value))}.`);
   }
-  return refuse("unknown", `Unknown tag ${JSON.stringify(preview(value))}.`);
+
+  function checkScopePattern(pattern: string): ScopeCheck {
+    if (pattern === "*") return { ok: true };
+    if (pattern.endsWith(":*")) {
+      if (scopePrefixes.includes(pattern.slice(0, -2))) return { ok: true };
+    } else if (!pattern.includes("*") && parseTag(pattern).ok) {
+      return { ok: true };
+    }
+    return {
+      ok: false,
+      reason: `Scope pattern ${JSON.stringify(preview(pattern))} is not valid: use one of ${scopeShapes.join(", ")}${rules}.`,
+    };
+  }
+
+  function scopeCovers(pattern: string, tag: string): boolean {
+    if (!checkScopePattern(pattern).ok) return false;
+    if (pattern === "*") return true;
+    if (pattern.endsWith(":*")) return tag.startsWith(pattern.slice(0, -1));
+    return pattern === tag;
+  }
+
+  return { shapes, scopePrefixes, scopeShapes, parseTag, checkScopePattern, scopeCovers };
 }
 
-/** The tag string for a parsed tag: `tagOf(parseTag(t).parsed) === t` for every valid `t`. */
+/** This app's vocabulary, from `ENTITIES`. */
+export const vocabulary: TagVocabulary = createVocabulary(DECLARATIONS);
+export const TAG_SHAPES = vocabulary.shapes;
+export const SCOPE_PREFIXES = vocabulary.scopePrefixes;
+export const SCOPE_SHAPES = vocabulary.scopeShapes;
+export const { parseTag, checkScopePattern, scopeCovers } = vocabulary;
+
+/** The tag string for a parsed tag of this app: `tagOf(parseTag(t).parsed) === t` for every valid `t`. */
 export function tagOf(parsed: ParsedTag): string {
-  const builders: { list?: () => string; record?: (key: string) => string } = tags[parsed.entity];
-  const built = parsed.kind === "list" ? builders.list?.() : builders.record?.(parsed.key);
+  const builders: { list?: () => string; record?: (key: string) => string } | undefined =
+    tags[parsed.entity as EntityName];
+  const built = parsed.kind === "list" ? builders?.list?.() : builders?.record?.(parsed.key);
   if (built === undefined) throw new Error(`Entity "${parsed.entity}" has no ${parsed.kind} tag.`);
   return built;
 }
 
 function preview(value: string, max = 60): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Token scopes
-
-/** The record prefixes a scope can cover whole, as `<prefix>:*`. */
-export const SCOPE_PREFIXES: readonly string[] = [...recordPrefixes.values()]
-  .filter((record) => record.scopeWildcard !== false)
-  .map((record) => record.prefix);
-
-/**
- * The only valid scope patterns: `*` (every tag), an exact tag (`posts`, `post:hello-world`), or a
- * declared prefix with `:*` (`post:*`). Anything else (`s*`, `post*`, `p*st:*`) is refused when a
- * token is minted and when one is verified: a free-form prefix match would let `s*` cover `site`
- * and `post*` cover every `posts` list, which is not what anyone reading the scope expects.
- */
-export const SCOPE_SHAPES: readonly string[] = [
-  "*",
-  ...listTags.keys(),
-  ...SCOPE_PREFIXES.map((prefix) => `${prefix}:*`),
-  ...[...recordPrefixes.values()].map(({ prefix, key }) => `${prefix}:<${key.name}>`),
-];
-
-export function checkScopePattern(pattern: string): { ok: true } | { ok: false; reason: string } {
-  if (pattern === "*") return { ok: true };
-  if (pattern.endsWith(":*")) {
-    if (SCOPE_PREFIXES.includes(pattern.slice(0, -2))) return { ok: true };
-  } else if (!pattern.includes("*") && parseTag(pattern).ok) {
-    return { ok: true };
-  }
-  return {
-    ok: false,
-    reason: `Scope pattern ${JSON.stringify(preview(pattern))} is not valid: use one of ${SCOPE_SHAPES.join(", ")} (${KEY_RULES}).`,
-  };
-}
-
-/** Whether a (valid) scope pattern covers a tag: `*` covers every tag, `post:*` every `post:<slug>`. */
-export function scopeCovers(pattern: string, tag: string): boolean {
-  if (!checkScopePattern(pattern).ok) return false;
-  if (pattern === "*") return true;
-  if (pattern.endsWith(":*")) return tag.startsWith(pattern.slice(0, -1));
-  return pattern === tag;
 }
