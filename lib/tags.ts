@@ -45,12 +45,22 @@ export const SLUG: KeyRule = {
 
 export type EntityDeclaration = {
   /** A tag with no key, for every list of the entity (`posts`), or for everything (`site`). */
-  list?: { tag: string; about: string };
+  list?: {
+    tag: string;
+    about: string;
+    /**
+     * The paths of pages that show the list (`/`, `/feed.xml`). Only used to answer a sender that
+     * asks to revalidate one of these paths with the tag to send instead (lib/revalidation/paths.ts).
+     */
+    pages?: readonly string[];
+  };
   /** The tag of one record: `<prefix>:<key>`. */
   record?: {
     prefix: string;
     key: KeyRule;
     about: string;
+    /** The path of the record's page with `:key` for the key (`/posts/:key`), for the same answer. */
+    page?: string;
     /**
      * Whether a token scope may cover every record at once with `<prefix>:*` (default true).
      * Exact tags are always valid scope patterns.
@@ -73,11 +83,16 @@ const ENTITIES = {
     },
   },
   post: {
-    list: { tag: "posts", about: "Any list of posts (the home page, the sitemap, the feed)." },
+    list: {
+      tag: "posts",
+      about: "Any list of posts (the home page, the sitemap, the feed).",
+      pages: ["/", "/feed.xml", "/sitemap.xml"],
+    },
     record: {
       prefix: "post",
       key: SLUG,
       about: "One post: its page, and every list that shows its title.",
+      page: "/posts/:key",
     },
   },
   comments: {
@@ -223,6 +238,8 @@ export type TagVocabulary = {
   checkScopePattern(pattern: string): ScopeCheck;
   /** Whether a (valid) scope pattern covers a tag: `*` covers every tag, `post:*` every `post:<slug>`. */
   scopeCovers(pattern: string, tag: string): boolean;
+  /** The tag of the declared page at `path` (`/posts/hello-world` → `post:hello-world`), if any. */
+  tagForPage(path: string): string | undefined;
 };
 
 export function createVocabulary(entities: Readonly<Record<string, EntityDeclaration>>): TagVocabulary {
@@ -298,7 +315,30 @@ export function createVocabulary(entities: Readonly<Record<string, EntityDeclara
     return pattern === tag;
   }
 
-  return { shapes, scopePrefixes, scopeShapes, parseTag, checkScopePattern, scopeCovers };
+  const listPages = new Map(
+    declared.flatMap(([, d]) =>
+      d.list ? (d.list.pages ?? []).map((page) => [page, d.list?.tag ?? ""] as const) : [],
+    ),
+  );
+  const recordPages = records.flatMap(({ page, prefix, key }) => {
+    if (!page) return [];
+    const at = page.indexOf(":key");
+    if (at < 0) return [];
+    return [{ before: page.slice(0, at), after: page.slice(at + ":key".length), prefix, key }];
+  });
+
+  function tagForPage(path: string): string | undefined {
+    const list = listPages.get(path);
+    if (list) return list;
+    for (const { before, after, prefix, key } of recordPages) {
+      if (!path.startsWith(before) || !path.endsWith(after)) continue;
+      const value = path.slice(before.length, path.length - after.length);
+      if (isValidRecordKey(key, value)) return `${prefix}:${value}`;
+    }
+    return undefined;
+  }
+
+  return { shapes, scopePrefixes, scopeShapes, parseTag, checkScopePattern, scopeCovers, tagForPage };
 }
 
 /** This app's vocabulary, from `ENTITIES`. */

@@ -6,7 +6,7 @@
  * anything, and error responses end up in CMS delivery logs that other people read.
  */
 import { z } from "zod";
-import { MAX_TAG_LENGTH, parseTag } from "../tags";
+import { vocabulary as appVocabulary, MAX_TAG_LENGTH, type TagVocabulary } from "../tags";
 import { type Issue, Rejection } from "./errors";
 import { rejectPathBody } from "./paths";
 
@@ -135,8 +135,11 @@ export type RevalidationBody = {
   dryRun: boolean;
 };
 
-export function parseRevalidationBody(value: unknown): RevalidationBody {
-  rejectPathBody(value);
+export function parseRevalidationBody(
+  value: unknown,
+  vocabulary: TagVocabulary = appVocabulary,
+): RevalidationBody {
+  rejectPathBody(value, vocabulary);
   const result = bodySchema.safeParse(value);
   if (!result.success) {
     const issues: Issue[] = result.error.issues.slice(0, 10).map((issue) => ({
@@ -156,7 +159,7 @@ export function parseRevalidationBody(value: unknown): RevalidationBody {
   const tags: string[] = [];
   const seen = new Set<string>();
   for (const [index, tag] of result.data.tags.entries()) {
-    const parsed = parseTag(tag);
+    const parsed = vocabulary.parseTag(tag);
     if (!parsed.ok) {
       // The reason always lists the known shapes: the sender may have the prefix right and the
       // whole idea wrong.

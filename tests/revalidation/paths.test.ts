@@ -22,7 +22,7 @@ describe("a body that asks for paths gets 400 path_not_supported, and nothing is
     const { response, json } = await h.send({ body: { type: "path", value: "/<script>alert(1)</script>" } });
     expect(response.status).toBe(400);
     expect(json.error?.message).not.toContain("<script>");
-    expect(json.error?.message).toContain('"site" refreshes every page');
+    expect(json.error?.message).toContain("known tag shapes: site, posts, post:<slug>");
   });
 
   test("a body with tags is never treated as a path body", async () => {
