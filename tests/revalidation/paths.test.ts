@@ -1,6 +1,7 @@
 /** Path-only bodies are answered with the tags to send instead, through the real receiver. */
 import { describe, expect, test } from "vitest";
 import { suggestTagsForPath } from "../../lib/revalidation/paths";
+import { testVocabulary } from "../setup/tag-vocabulary";
 import { createHarness } from "./harness";
 
 describe("a body that asks for paths gets 400 path_not_supported, and nothing is revalidated", () => {
@@ -35,9 +36,9 @@ describe("a body that asks for paths gets 400 path_not_supported, and nothing is
 });
 
 test("suggestions are built with lib/tags.ts and refuse what is not a route", () => {
-  expect(suggestTagsForPath("/posts/x.y-z")).toEqual(["post:x.y-z"]);
-  expect(suggestTagsForPath("/sitemap.xml")).toEqual(["posts"]);
+  expect(suggestTagsForPath("/posts/x.y-z", testVocabulary)).toEqual(["post:x.y-z"]);
+  expect(suggestTagsForPath("/sitemap.xml", testVocabulary)).toEqual(["posts"]);
   for (const path of ["/posts/", "/posts/a/edit", "/admin", "/posts/../x", "posts/a"]) {
-    expect(suggestTagsForPath(path)).toBeUndefined();
+    expect(suggestTagsForPath(path, testVocabulary)).toBeUndefined();
   }
 });
