@@ -1,44 +1,16 @@
-/**
- * Abuse limits on the Server Actions, against the real Redis: sign-in attempts (per address, before
- * the password is compared, and site-wide), server-side sign-out, and the comment limits (per
- * address, per post, site-wide). Addresses come from lib/client-ip.ts, so each test states the trust
- * model it runs under. Mocked as in actions.test.ts: `cookies()`, `headers()`, `updateTag`.
- *
- * The site-wide buckets are shared by every test that touches them, so they are reset before each
- * test, and this file's tests run one after another (Vitest runs a file's tests in order).
- */
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 
-const request = vi.hoisted(() => ({
-  cookies: new Map<string, string>(),
-  headers: new Headers(),
-}));
-
-vi.mock("next/headers", () => ({
-  cookies: async () => ({
-    get: (name: string) =>
-      request.cookies.has(name) ? { name, value: request.cookies.get(name) } : undefined,
-    // maxAge 0 is how a cookie is expired (lib/session.ts does so to keep the __Host- attributes).
-    set: (name: string, value: string, options?: { maxAge?: number }) =>
-      void (options?.maxAge === 0 ? request.cookies.delete(name) : request.cookies.set(name, value)),
-    delete: (name: string) => void request.cookies.delete(name),
-  }),
-  headers: async () => request.headers,
-}));
+const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
+vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
-const { initialState } = await import("@/lib/action-state");
-const idleState = initialState<never>();
 const { adminEnv, rateLimitEnv } = await import("@/lib/env");
-const { writePost } = await import("@/lib/posts");
 const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");
 const { endAdminSession, hasAdminSession, sessionCookieName, startAdminSession } = await import(
   "@/lib/session"
 );
 const { signIn } = await import("@/app/admin/actions");
-const { addCommentAction } = await import("@/app/posts/[slug]/actions");
 
 const PASSWORD = "vitest-limits-admin-password";
 
@@ -75,9 +47,6 @@ beforeAll(() => {
   vi.stubEnv("ADMIN_SESSION_SECRET", "vitest-limits-session-secret-0123456789abcdef");
   vi.stubEnv("RATE_LIMIT_SIGN_IN", "5/1m");
   vi.stubEnv("RATE_LIMIT_SIGN_IN_SITE", "12/1m");
-  vi.stubEnv("RATE_LIMIT_COMMENTS", "5/1m");
-  vi.stubEnv("RATE_LIMIT_COMMENTS_PER_POST", "4/1m");
-  vi.stubEnv("RATE_LIMIT_COMMENTS_SITE", "10/1m");
   adminEnv.reset();
   rateLimitEnv.reset();
 });
@@ -95,8 +64,6 @@ beforeEach(async () => {
   await Promise.all([
     limiter("sign-in-site").resetUsedTokens(SITE_WIDE),
     limiter("sign-in").resetUsedTokens("unknown"),
-    limiter("comments-site").resetUsedTokens(SITE_WIDE),
-    limiter("comments").resetUsedTokens("unknown"),
   ]);
 });
 
@@ -186,56 +153,5 @@ describe("sign-out", () => {
   it("the cookie is __Host- prefixed in production only", () => {
     expect(sessionCookieName(true)).toBe("__Host-admin_session");
     expect(sessionCookieName(false)).toBe("admin_session");
-  });
-});
-
-describe("comments", () => {
-  async function newPost(): Promise<string> {
-    const slug = `vitest-limits-${randomUUID().slice(0, 8)}`;
-    await writePost({ slug, title: "A post", body: "Body." });
-    return slug;
-  }
-  const comment = async (slug: string, i: number) =>
-    addCommentAction(idleState, form({ slug, name: "Ada", text: `Comment ${i}` }));
-
-  it("a forged X-Forwarded-For on a bare start shares one bucket", async () => {
-    const slugs = [await newPost(), await newPost()];
-    const states = [];
-    for (let i = 0; i < 6; i++) {
-      request.headers = new Headers({ "x-forwarded-for": randomIp() });
-      states.push(await comment(slugs[i % 2] ?? "", i));
-    }
-    expect(states.filter((s) => s.status === "success")).toHaveLength(5);
-    expect(states[5]?.message).toMatch(/too fast/);
-  });
-
-  it("per post: many addresses cannot flood one post", async () => {
-    useTrust({ TRUSTED_PROXY_COUNT: "1" });
-    const slug = await newPost();
-    const states = [];
-    for (let i = 0; i < 5; i++) {
-      request.headers = new Headers({ "x-forwarded-for": randomIp() });
-      states.push(await comment(slug, i));
-    }
-    expect(states.map((s) => s.status)).toEqual(["success", "success", "success", "success", "error"]);
-    expect(states[4]?.message).toMatch(/too fast on this site/);
-  });
-
-  it("site-wide: many addresses on many posts are still bounded", async () => {
-    useTrust({ TRUSTED_PROXY_COUNT: "1" });
-    const states = [];
-    for (let i = 0; i < 12; i++) {
-      request.headers = new Headers({ "x-forwarded-for": randomIp() });
-      states.push(await comment(await newPost(), i));
-    }
-    expect(states.filter((s) => s.status === "success")).toHaveLength(10);
-  });
-
-  it("names with invisible format characters (Unicode Cf) are refused with a reason", async () => {
-    const slug = await newPost();
-    for (const name of ["ad\u200Bmin", "\u202Enimda", "Ada\u00AD", "\u2066Ada\u2069"]) {
-      const state = await addCommentAction(idleState, form({ slug, name, text: "Hello" }));
-      expect(state.fieldErrors?.name).toMatch(/invisible formatting characters/);
-    }
   });
 });

@@ -4,22 +4,14 @@
  * database unreachable. The form must get its generic message with a request ID, the log the
  * details, and neither the error page (a throw out of the action) nor the error text.
  *
- * Mocked as in actions.test.ts: `cookies()`, `headers()`, `updateTag`.
+ * Mocked as in post-actions.test.ts: `cookies()`, `headers()`, `updateTag`.
  */
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { type OutageEndpoint, outageEndpoint } from "../setup/outage";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 
-vi.mock("next/headers", () => ({
-  cookies: async () => ({
-    get: (name: string) =>
-      request.cookies.has(name) ? { name, value: request.cookies.get(name) } : undefined,
-    set: (name: string, value: string) => void request.cookies.set(name, value),
-    delete: (name: string) => void request.cookies.delete(name),
-  }),
-  headers: async () => request.headers,
-}));
+vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 

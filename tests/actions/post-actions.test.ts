@@ -1,5 +1,6 @@
 /**
- * The actions themselves, called as functions against the real Redis (local endpoint).
+ * The blog demo's actions (app/posts/[slug]/actions.ts), called as functions against the real Redis
+ * (local endpoint). The pattern they follow is tested in define-action.test.ts.
  *
  * Mocked, because they only exist inside a Next.js request: `updateTag` (and the cacheTag/cacheLife
  * calls lib/posts.ts makes), `cookies()` and `headers()`. `redirect()` is the real one: it throws an
@@ -7,31 +8,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { z } from "zod";
-import type { ActionLogLine } from "@/lib/actions";
 
-const request = vi.hoisted(() => ({
-  cookies: new Map<string, string>(),
-  headers: new Headers(),
-}));
-
-vi.mock("next/headers", () => ({
-  cookies: async () => ({
-    get: (name: string) =>
-      request.cookies.has(name) ? { name, value: request.cookies.get(name) } : undefined,
-    // maxAge 0 is how a cookie is expired (lib/session.ts does so to keep the __Host- attributes).
-    set: (name: string, value: string, options?: { maxAge?: number }) =>
-      void (options?.maxAge === 0 ? request.cookies.delete(name) : request.cookies.set(name, value)),
-    delete: (name: string) => void request.cookies.delete(name),
-  }),
-  headers: async () => request.headers,
-}));
+const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
+vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
 const { updateTag } = await import("next/cache");
-const { redirect } = await import("next/navigation");
-const { ActionError, defineAction } = await import("@/lib/actions");
 const { initialState } = await import("@/lib/action-state");
 const idleState = initialState<never>();
 const { adminEnv, rateLimitEnv } = await import("@/lib/env");
@@ -88,182 +71,6 @@ beforeEach(() => {
   // A unique client address per test: the comment limiter counts per address in the shared Redis.
   request.headers = new Headers({
     "x-forwarded-for": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
-  });
-});
-
-describe("defineAction", () => {
-  const schema = z.object({ name: z.string().trim().min(1, "Enter a name.") });
-  /** Collects the log and hands out a known request ID, as `defineAction`'s second argument. */
-  const recorder = () => {
-    const lines: ActionLogLine[] = [];
-    return {
-      lines,
-      deps: { requestId: () => "req-test-1", log: (line: ActionLogLine) => void lines.push(line) },
-    };
-  };
-
-  it("parses first: invalid input reaches neither authorize nor mutate, and invalidates nothing", async () => {
-    const authorize = vi.fn(async () => {});
-    const mutate = vi.fn(async () => "written");
-    const action = defineAction({ name: "test", schema, authorize, mutate, tags: () => ["posts"] });
-    const state = await action(idleState, form({ name: "   " }));
-    expect(state).toEqual({
-      status: "error",
-      message: "Some fields need attention: see the messages next to them.",
-      fieldErrors: { name: "Enter a name." },
-      values: { name: "   " },
-    });
-    expect(authorize).not.toHaveBeenCalled();
-    expect(mutate).not.toHaveBeenCalled();
-    expect(updateTag).not.toHaveBeenCalled();
-  });
-
-  it("an ActionError from authorize refuses before the write, with its message", async () => {
-    const mutate = vi.fn(async () => "written");
-    const action = defineAction({
-      name: "test",
-      schema,
-      authorize: async () => {
-        throw new ActionError("No.");
-      },
-      mutate,
-      tags: () => ["posts"],
-    });
-    expect(await action(idleState, form({ name: "Ada" }))).toEqual({
-      status: "error",
-      message: "No.",
-      values: { name: "Ada" },
-    });
-    expect(mutate).not.toHaveBeenCalled();
-    expect(updateTag).not.toHaveBeenCalled();
-  });
-
-  it("an ActionError from mutate refuses the same way; with a field, it is that field's error", async () => {
-    const refuse = (error: Error) =>
-      defineAction({
-        name: "test",
-        schema,
-        mutate: async () => {
-          throw error;
-        },
-        tags: () => ["posts"],
-      });
-    expect(await refuse(new ActionError("Gone."))(idleState, form({ name: "Ada" }))).toEqual({
-      status: "error",
-      message: "Gone.",
-      values: { name: "Ada" },
-    });
-    expect(
-      await refuse(new ActionError("Taken.", { field: "name" }))(idleState, form({ name: "Ada" })),
-    ).toEqual({
-      status: "error",
-      fieldErrors: { name: "Taken." },
-      values: { name: "Ada" },
-    });
-    expect(updateTag).not.toHaveBeenCalled();
-  });
-
-  it.each([
-    ["authorize", "nothing was saved"],
-    ["mutate", "may not have been saved"],
-    ["invalidate", "Your change was saved"],
-    ["return", "Your change was saved"],
-  ] as const)(
-    "an unexpected error in %s becomes the generic message with a logged request ID, and nothing of the error reaches the form",
-    async (step, says) => {
-      const failure = new Error("connect ECONNREFUSED 10.0.0.7:6379 token=do-not-show");
-      const fail = (at: string) => {
-        if (at === step) throw failure;
-      };
-      const mutate = vi.fn(async () => fail("mutate"));
-      const { lines, deps } = recorder();
-      const action = defineAction(
-        {
-          name: "test-action",
-          schema,
-          authorize: async () => fail("authorize"),
-          mutate,
-          tags: () => {
-            fail("invalidate");
-            return ["posts"];
-          },
-          onSuccess: () => {
-            fail("return");
-            return { status: "success" };
-          },
-        },
-        deps,
-      );
-      const state = await action(idleState, form({ name: "Ada" }));
-      expect(state).toEqual({
-        status: "error",
-        message: expect.stringContaining("request req-test-1 in the logs"),
-        values: { name: "Ada" },
-      });
-      expect(state.message).toContain(says);
-      expect(JSON.stringify(state)).not.toMatch(/ECONNREFUSED|do-not-show/);
-      expect(lines).toEqual([
-        {
-          msg: "server-action",
-          level: "error",
-          action: "test-action",
-          step,
-          requestId: "req-test-1",
-          error: expect.stringContaining("ECONNREFUSED"),
-        },
-      ]);
-      expect(mutate).toHaveBeenCalledTimes(step === "authorize" ? 0 : 1);
-      if (step === "authorize" || step === "mutate") expect(updateTag).not.toHaveBeenCalled();
-    },
-  );
-
-  it("redirect() is control flow, not a failure: it reaches Next.js, and nothing is logged", async () => {
-    const { lines, deps } = recorder();
-    const action = defineAction(
-      { name: "test", schema, mutate: async () => {}, tags: () => [], onSuccess: () => redirect("/done") },
-      deps,
-    );
-    expect(await redirectOf(action(idleState, form({ name: "Ada" })))).toBe("/done");
-    expect(lines).toEqual([]);
-  });
-
-  it("never hands a secret field back, on any error", async () => {
-    const secretSchema = z.object({ user: z.string(), password: z.string().min(12, "Too short.") });
-    const action = defineAction({
-      name: "test",
-      schema: secretSchema,
-      secret: ["password"],
-      mutate: async () => {
-        throw new ActionError("Wrong.", { field: "password" });
-      },
-      tags: () => [],
-    });
-    const short = await action(idleState, form({ user: "ada", password: "hunter2" }));
-    expect(short).toMatchObject({ fieldErrors: { password: "Too short." }, values: { user: "ada" } });
-    const wrong = await action(idleState, form({ user: "ada", password: "correct-horse-battery" }));
-    expect(wrong).toEqual({ status: "error", fieldErrors: { password: "Wrong." }, values: { user: "ada" } });
-    expect(JSON.stringify([short, wrong])).not.toMatch(/hunter2|correct-horse/);
-  });
-
-  it("invalidates the tags built from the parsed input after the write, then returns onSuccess", async () => {
-    const order: string[] = [];
-    vi.mocked(updateTag).mockImplementation((tag) => void order.push(`updateTag ${tag}`));
-    const action = defineAction({
-      name: "test",
-      schema,
-      mutate: async ({ name }) => {
-        order.push(`write ${name}`);
-        return name.length;
-      },
-      tags: ({ name }, length) => [`post:${name}`, `len:${length}`],
-      onSuccess: () => ({ status: "success", message: "Saved." }),
-    });
-    expect(await action(idleState, form({ name: " Ada " }))).toEqual({
-      status: "success",
-      message: "Saved.",
-    });
-    expect(order).toEqual(["write Ada", "updateTag post:Ada", "updateTag len:3"]);
-    vi.mocked(updateTag).mockReset();
   });
 });
 
