@@ -6,6 +6,7 @@
  * answered "duplicate" instead of revalidating twice.
  */
 import { mintRevalidationToken } from "../lib/revalidation/mint";
+import { TAG_SHAPES } from "../lib/tags";
 import { recordedDevServer } from "./dev-secrets";
 import {
   exitWithProblem,
@@ -19,7 +20,7 @@ const HELP = `Revalidate cache tags on a running site through POST /api/revalida
 Usage: npm run revalidate -- --tag <tag> [--tag <tag>]... [--id <id>] [--url <base url>] [--dry-run] [--iss <sender>]
        npm run revalidate -- --status <id> [--url <base url>] [--iss <sender>]
 
-  --tag <tag>        a tag to revalidate, repeatable: site, posts, post:<slug>, comments:<slug>
+  --tag <tag>        a tag to revalidate, repeatable: ${TAG_SHAPES.join(", ")}
   --id <id>          the revalidation ID (default: a new random one); reuse it to retry safely
   --url <base url>   the site (default: the running \`npm run dev\`, with its development secrets)
   --dry-run          check everything, revalidate nothing

@@ -5,6 +5,7 @@
  * `jti`: a fixed `jti` would make every webhook after the first a duplicate.
  */
 import { mintRevalidationToken, parseDuration } from "../lib/revalidation/mint";
+import { SCOPE_SHAPES } from "../lib/tags";
 import {
   exitWithProblem,
   loadRevalidationConfig,
@@ -18,8 +19,9 @@ Usage: npm run token -- --iss <sender> [--expires 365d] [--scope <pattern>]... [
 
   --iss <sender>       the sender's name (required): rate limits and revalidation IDs are per sender
   --expires <dur>      lifetime: 30d, 12h, 1y ... (default 365d); rotate the secret to revoke early
-  --scope <pattern>    what this token may revalidate, repeatable: *, a tag (site, posts, post:<slug>,
-                       comments:<slug>) or a known prefix with :* (post:*, comments:*); nothing else.
+  --scope <pattern>    what this token may revalidate, repeatable: one of
+                       ${SCOPE_SHAPES.join(", ")}
+                       (* is every tag; <prefix>:* every record of that kind); nothing else.
                        Without --scope the token may revalidate every tag
   --aud <audience>     the audience claim (default: REVALIDATION_AUDIENCE, else "revalidate")
   -h, --help           show this help
