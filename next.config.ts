@@ -1,8 +1,7 @@
 import path from "node:path";
 import type { NextConfig } from "next";
 import { assertEnvironment } from "./lib/env";
-import { describeError } from "./lib/redis";
-import { seedDemoContent } from "./lib/seed";
+import { seedDemoOnStart } from "./lib/seed";
 
 // Fail `next dev`, `next build` and `next start` at once, with a message naming the variable,
 // instead of on the first request that needs it.
@@ -43,17 +42,9 @@ const nextConfig: NextConfig = {
   },
 };
 
-/**
- * The blog demo's posts, written once per database (lib/seed.ts) when a `next` process starts: here,
- * because `next build` prerenders the home page from Redis before any server or instrumentation
- * hook runs, and every later read is then plain data access. A database that cannot be reached
- * only costs the demo content: the process starts anyway and says so.
- */
 export default async function config(): Promise<NextConfig> {
-  try {
-    if ((await seedDemoContent()) === "seeded") console.log("[seed] Wrote the demo posts (lib/seed.ts).");
-  } catch (error) {
-    console.warn(`[seed] Could not write the demo posts: ${describeError(error)}. Starting without them.`);
-  }
+  // The blog demo's posts, written once per database (lib/seed.ts). Here, because `next build`
+  // prerenders the home page from Redis before any server or instrumentation hook runs.
+  await seedDemoOnStart();
   return nextConfig;
 }

@@ -311,7 +311,7 @@ test.describe("admin editing", () => {
       await page.goto(`/posts/${slug}/edit`);
       await expect(page.getByRole("heading", { name: "Sign in to edit this post" })).toBeVisible();
       await page.getByTestId("sign-in-link").click();
-      await expect(page.getByRole("heading", { name: "Sign in to edit posts" })).toBeVisible();
+      await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
       await page.getByLabel("Admin password", { exact: true }).fill(E2E.adminPassword);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.waitForURL(`/posts/${slug}/edit`);

@@ -7,7 +7,7 @@
  * content, delete this file and that call.
  */
 import { createMissingPosts, type Post } from "./posts";
-import { keys, redis } from "./redis";
+import { describeError, keys, redis } from "./redis";
 
 export const demoPosts: readonly Post[] = [
   {
@@ -47,4 +47,16 @@ export async function seedDemoContent(
   await createMissingPosts(options.posts ?? demoPosts);
   await db.set(marker, new Date().toISOString(), { nx: true });
   return "seeded";
+}
+
+/**
+ * `seedDemoContent` for `next.config.ts`, once per `next dev`, `next build` or `next start`. A
+ * database that cannot be reached only costs the demo content: the process starts anyway and says so.
+ */
+export async function seedDemoOnStart(): Promise<void> {
+  try {
+    if ((await seedDemoContent()) === "seeded") console.log("[seed] Wrote the demo posts (lib/seed.ts).");
+  } catch (error) {
+    console.warn(`[seed] Could not write the demo posts: ${describeError(error)}. Starting without them.`);
+  }
 }
