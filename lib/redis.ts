@@ -70,6 +70,8 @@ export const keys = {
   adminSession: (sessionId: string) => `blog:admin:session:${sessionId}`,
   /** A revalidation ID's claim (`processing` under a lease, then `done`), namespaced by sender. */
   revalidationId: (namespacedId: string) => `revalidate:id:${namespacedId}`,
+  /** One fixed window of a webhook sender's limit (lib/revalidation/limits.ts); expires after two windows. */
+  senderLimit: (iss: string, window: number) => `ratelimit:revalidate:iss:${iss}:${window}`,
   /** The capped list of recent revalidations, newest first (lib/revalidation/activity.ts). */
   revalidationLog: () => "revalidate:recent",
   /** Revalidations per outcome in one hour (hours since the epoch); expires after a day. */
@@ -94,6 +96,16 @@ export function parseStored<T extends z.ZodType>(schema: T, raw: unknown): z.out
   } catch {
     return null;
   }
+}
+
+/** HGETALL's reply as an object: this project's clients skip deserialization, so it is a flat array. */
+export function hashObject(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+  return reply && typeof reply === "object" ? (reply as Record<string, string>) : {};
 }
 
 /** A short, body-free description of a Redis client error for the log. */
