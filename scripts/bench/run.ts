@@ -7,6 +7,8 @@
  *   BENCH_SKIP_BUILD=1 reuse the existing .next and scripts/bench/baseline-app/.next (development only)
  *   BENCH_CPU_PROF=1   run the product's `next start` with --cpu-prof (profiles in .bench/cpu-prof)
  *   BENCH_REPORT_ONLY=1 only render the report again from the last run's .bench/results.json
+ *   BENCH_ONLY=receiver only the receiver's measures (round trips, load), printed, no report: for
+ *                      before/after CPU profiles of the receiver (with BENCH_CPU_PROF=1)
  *
  * The "several instances" measures start three `next start` of the same build (scripts/cluster); the
  * shared tag state layer is switched off with SHARED_TAG_STATE=off for the on/off comparison.
@@ -47,6 +49,7 @@ const workDir = join(root, ".bench");
 const quick = process.env.BENCH_QUICK === "1";
 const skipBuild = process.env.BENCH_SKIP_BUILD === "1";
 const cpuProfile = process.env.BENCH_CPU_PROF === "1";
+const receiverOnly = process.env.BENCH_ONLY === "receiver";
 
 const plan = quick
   ? {
@@ -207,6 +210,13 @@ async function main(): Promise<void> {
   await waitForQuiet(context);
 
   // First, before any revalidation: a page revalidated moments ago is served stale while it re-renders.
+  if (receiverOnly) {
+    await receiverMeasures(context, productLog);
+    await stopProcessGroup(product);
+    await stopProcessGroup(baseline);
+    progress(`BENCH_ONLY=receiver: done${cpuProfile ? ` (profile in ${join(workDir, "cpu-prof")})` : ""}`);
+    return;
+  }
   progress("cached home page vs a static file of the same size …");
   const cachedPage = await measureCachedPage(context, {
     staticPath,
@@ -219,46 +229,7 @@ async function main(): Promise<void> {
     `  page ${Math.round(cachedPage.page.requestsPerSecond)} req/s (p99 ${cachedPage.page.latency.p99} ms), static ${Math.round(cachedPage.staticFile.requestsPerSecond)} req/s (p99 ${cachedPage.staticFile.latency.p99} ms), ${cachedPage.bytes} bytes; server CPU/request ${cachedPage.cpu.page.toFixed(2)} vs ${cachedPage.cpu.staticFile.toFixed(2)} ms`,
   );
 
-  progress(
-    `Redis round trips per receiver request (${plan.roundTripRequests} sequential requests per path) …`,
-  );
-  const roundTrips = {
-    unique: await measureRoundTrips(context, {
-      requests: plan.roundTripRequests,
-      duplicate: false,
-      serverLog: productLog,
-      cold: true,
-    }),
-    duplicate: await measureRoundTrips(context, {
-      requests: plan.roundTripRequests,
-      duplicate: true,
-      serverLog: productLog,
-    }),
-  };
-  for (const [path, result] of Object.entries(roundTrips)) {
-    progress(
-      `  ${path}: critical path ${result.criticalPath.mean} (max ${result.criticalPath.max}), after the response ${result.afterResponse.mean}, total ${result.total.roundTrips} round trips / ${result.total.commands} commands; ${JSON.stringify(result.statuses)}`,
-    );
-  }
-
-  const baselineSequential = await measureSequentialLatency(
-    `${baselineUrl}/api/revalidate`,
-    { authorization: `Bearer ${revalidationSecret}`, "content-type": "application/json" },
-    (i) => JSON.stringify({ id: `seq-${context.runId}-${i}`, tags: ["post:hello-world"] }),
-    plan.roundTripRequests,
-  );
-  progress(
-    `  one request at a time: receiver p50 ${ms(roundTrips.unique.sequential.latencyP50)} (of which ${ms(roundTrips.unique.sequential.redisP50)} in Redis calls at the endpoint; in the server before, between and after them: ${roundTrips.unique.sequential.gapsP50.map(ms).join(", ")}), baseline p50 ${ms(percentile(baselineSequential, 50))}`,
-  );
-
-  progress(
-    `receiver under load (${plan.loadSeconds} s per run after ${plan.warmupSeconds} s of warm-up; baseline, unique IDs, one repeated ID) …`,
-  );
-  const receiver = await measureReceiver(context, {
-    durationSeconds: plan.loadSeconds,
-    warmupSeconds: plan.warmupSeconds,
-    rounds: plan.rounds,
-  });
+  const { roundTrips, baselineSequential, receiver } = await receiverMeasures(context, productLog);
 
   progress(`webhook → fresh page (${plan.freshnessTrials} trials) …`);
   const freshness = await measureFreshness(context, plan.freshnessTrials);
@@ -306,6 +277,53 @@ async function main(): Promise<void> {
   progress(
     `done in ${Math.round(results.durationSeconds)} s: ${reportPath} (raw numbers in .bench/results.json)`,
   );
+}
+
+/** The receiver's measures: round trips one request at a time, then throughput under load. */
+async function receiverMeasures(context: BenchContext, productLog: string) {
+  const { progress, baselineUrl } = context;
+  progress(
+    `Redis round trips per receiver request (${plan.roundTripRequests} sequential requests per path) …`,
+  );
+  const roundTrips = {
+    unique: await measureRoundTrips(context, {
+      requests: plan.roundTripRequests,
+      duplicate: false,
+      serverLog: productLog,
+      cold: true,
+    }),
+    duplicate: await measureRoundTrips(context, {
+      requests: plan.roundTripRequests,
+      duplicate: true,
+      serverLog: productLog,
+    }),
+  };
+  for (const [path, result] of Object.entries(roundTrips)) {
+    progress(
+      `  ${path}: critical path ${result.criticalPath.mean} (max ${result.criticalPath.max}), after the response ${result.afterResponse.mean}, total ${result.total.roundTrips} round trips / ${result.total.commands} commands; ${JSON.stringify(result.statuses)}`,
+    );
+  }
+
+  const baselineSequential = await measureSequentialLatency(
+    `${baselineUrl}/api/revalidate`,
+    { authorization: `Bearer ${context.baselineSecret}`, "content-type": "application/json" },
+    (i) => JSON.stringify({ id: `seq-${context.runId}-${i}`, tags: ["post:hello-world"] }),
+    plan.roundTripRequests,
+  );
+  progress(
+    `  one request at a time: receiver p50 ${ms(roundTrips.unique.sequential.latencyP50)} (of which ${ms(roundTrips.unique.sequential.redisP50)} in Redis calls at the endpoint; in the server before, between and after them: ${roundTrips.unique.sequential.gapsP50.map(ms).join(", ")}), baseline p50 ${ms(percentile(baselineSequential, 50))}`,
+  );
+
+  progress(
+    `receiver under load (${plan.loadSeconds} s per run after ${plan.warmupSeconds} s of warm-up; baseline, unique IDs, one repeated ID) …`,
+  );
+  const receiver = await measureReceiver(context, {
+    durationSeconds: plan.loadSeconds,
+    warmupSeconds: plan.warmupSeconds,
+    rounds: plan.rounds,
+  });
+
+  return { roundTrips, baselineSequential, receiver };
 }
 
 async function reportOnly(): Promise<void> {
