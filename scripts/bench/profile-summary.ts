@@ -97,7 +97,8 @@ if (process.argv[1]?.endsWith("profile-summary.ts")) {
   for (const o of summary.origins)
     console.log(`${pctOf(o.share)}  ${Math.round(o.ms).toString().padStart(7)} ms  ${o.origin}`);
   console.log(`\ntop ${top * 2} functions (inclusive time: self and everything they called):`);
-  for (const f of summary.inclusive) console.log(`${pctOf(f.share)}  ${Math.round(f.ms).toString().padStart(7)} ms  ${f.fn}`);
+  for (const f of summary.inclusive)
+    console.log(`${pctOf(f.share)}  ${Math.round(f.ms).toString().padStart(7)} ms  ${f.fn}`);
   console.log(`\ntop ${top} functions (self time):`);
   for (const f of summary.functions)
     console.log(`${pctOf(f.share)}  ${Math.round(f.ms).toString().padStart(7)} ms  ${f.fn}`);
