@@ -5,10 +5,12 @@
  *
  *   BENCH_QUICK=1      fewer trials and shorter loads (for development; writes .bench/benchmarks.md)
  *   BENCH_SKIP_BUILD=1 reuse the existing .next and scripts/bench/baseline-app/.next (development only)
- *   BENCH_CPU_PROF=1   run the product's `next start` with --cpu-prof (profiles in .bench/cpu-prof)
+ *   BENCH_CPU_PROF=1   build the product with --no-mangling and run its `next start` with --cpu-prof
+ *                      (profiles in .bench/cpu-prof; summarize one with scripts/bench/profile-summary.ts)
  *   BENCH_REPORT_ONLY=1 only render the report again from the last run's .bench/results.json
  *   BENCH_ONLY=receiver only the receiver's measures (round trips, load), printed, no report: for
  *                      before/after CPU profiles of the receiver (with BENCH_CPU_PROF=1)
+ *   BENCH_ONLY=page    only the cached page against the static file, printed, no report
  *
  * The "several instances" measures start three `next start` of the same build (scripts/cluster); the
  * shared tag state layer is switched off with SHARED_TAG_STATE=off for the on/off comparison.
@@ -49,7 +51,10 @@ const workDir = join(root, ".bench");
 const quick = process.env.BENCH_QUICK === "1";
 const skipBuild = process.env.BENCH_SKIP_BUILD === "1";
 const cpuProfile = process.env.BENCH_CPU_PROF === "1";
-const receiverOnly = process.env.BENCH_ONLY === "receiver";
+const only = process.env.BENCH_ONLY;
+if (only !== undefined && only !== "receiver" && only !== "page") {
+  throw new Error(`BENCH_ONLY must be "receiver" or "page", not ${JSON.stringify(only)}`);
+}
 
 const plan = quick
   ? {
@@ -130,7 +135,8 @@ async function main(): Promise<void> {
       );
     }
     progress("next build (product) …");
-    await runLogged("next build (product)", nextBin, ["build"], {
+    // A profile is read by function names: with BENCH_CPU_PROF=1 the product is built unmangled.
+    await runLogged("next build (product)", nextBin, cpuProfile ? ["build", "--no-mangling"] : ["build"], {
       cwd: root,
       env: serverEnv,
       logFile: join(workDir, "build-product.log"),
@@ -210,11 +216,23 @@ async function main(): Promise<void> {
   await waitForQuiet(context);
 
   // First, before any revalidation: a page revalidated moments ago is served stale while it re-renders.
-  if (receiverOnly) {
-    await receiverMeasures(context, productLog);
+  if (only) {
+    if (only === "receiver") await receiverMeasures(context, productLog);
+    else {
+      const page = await measureCachedPage(context, {
+        staticPath,
+        durationSeconds: plan.loadSeconds,
+        warmupSeconds: plan.warmupSeconds,
+        connections: 10,
+        rounds: plan.rounds,
+      });
+      progress(
+        `  page ${Math.round(page.page.requestsPerSecond)} req/s, static ${Math.round(page.staticFile.requestsPerSecond)} req/s; server CPU/request ${page.cpu.page.toFixed(2)} vs ${page.cpu.staticFile.toFixed(2)} ms`,
+      );
+    }
     await stopProcessGroup(product);
     await stopProcessGroup(baseline);
-    progress(`BENCH_ONLY=receiver: done${cpuProfile ? ` (profile in ${join(workDir, "cpu-prof")})` : ""}`);
+    progress(`BENCH_ONLY=${only}: done${cpuProfile ? ` (profile in ${join(workDir, "cpu-prof")})` : ""}`);
     return;
   }
   progress("cached home page vs a static file of the same size …");
