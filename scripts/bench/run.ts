@@ -230,6 +230,7 @@ async function main(): Promise<void> {
         `  page ${Math.round(page.page.requestsPerSecond)} req/s, static ${Math.round(page.staticFile.requestsPerSecond)} req/s; server CPU/request ${page.cpu.page.toFixed(2)} vs ${page.cpu.staticFile.toFixed(2)} ms`,
       );
     }
+    memory.stop();
     await stopProcessGroup(product);
     await stopProcessGroup(baseline);
     progress(`BENCH_ONLY=${only}: done${cpuProfile ? ` (profile in ${join(workDir, "cpu-prof")})` : ""}`);
@@ -359,4 +360,21 @@ try {
   console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanup();
   process.exitCode = 1;
+}
+exitWhenIdle();
+
+/**
+ * Everything the run started is stopped by now, so the process should end by itself. Runs have
+ * hung here: a handle nobody closed (a timer, a keep-alive socket) kept it alive after "done". If
+ * that happens, say which handles they are, so the leak can be found, and end anyway.
+ */
+function exitWhenIdle(): void {
+  const watchdog = setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((kind) => kind !== "Timeout");
+    console.error(
+      `[bench] still running 10 s after cleanup; open handles: ${open.join(", ") || "none but timers"}. Exiting.`,
+    );
+    process.exit(process.exitCode ?? 0);
+  }, 10_000);
+  watchdog.unref();
 }
