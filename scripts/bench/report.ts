@@ -580,7 +580,7 @@ function readings(results: BenchResults): string[] {
   out.push(
     ratio >= TARGETS.cachedPageRatio
       ? `**Cached page.** ${pct(ratio)} of a static file's throughput (${cpuNote}): the page is served from Next's cache (\`x-nextjs-cache: ${c.cacheState}\`) without rendering, so what remains is Next's app-route handling around the cached bytes.`
-      : `**Cached page.** ${pct(ratio)} of a static file's throughput, below target (${cpuNote}). The page was a cache hit (\`x-nextjs-cache: ${c.cacheState}\`), so nothing re-rendered: the difference is Next's app-page path (route resolution, cache lookup and tag check, the cached HTML with its RSC headers) against the short path Next takes for files in \`public/\`, all in the same process. It is measured before any revalidation on purpose: for a few seconds after a burst of webhooks the page is served STALE while it re-renders, which costs much more.`,
+      : `**Cached page.** ${pct(ratio)} of a static file's throughput, below target (${cpuNote}). The page was a cache hit (\`x-nextjs-cache: ${c.cacheState}\`), so nothing re-rendered, and none of the difference is this project's: see "Where the cached page's CPU goes" below. It is measured before any revalidation on purpose: for a few seconds after a burst of webhooks the page is served STALE while it re-renders, which costs much more.`,
   );
   if (results.instances) out.push(instancesReading(results.instances));
   out.push(
@@ -588,6 +588,46 @@ function readings(results: BenchResults): string[] {
   );
   return out;
 }
+
+/**
+ * What the CPU profiles showed (BENCH_CPU_PROF=1 with BENCH_ONLY=receiver or BENCH_ONLY=page,
+ * summarized with scripts/bench/profile-summary.ts). Written from those runs, not from this one:
+ * profiling slows the server, so the reference run is never profiled. Re-run them after a change
+ * that moves these numbers, and update this text.
+ */
+export const PROFILE_NOTES = `**Where the receiver's CPU goes.** Profiles of \`next start\` under the receiver's load, built with
+\`--no-mangling\`, before and after each change (quick runs on this machine, shared with another
+session's tests, so compare the ratio to the baseline measured in the same run, not absolute numbers):
+
+| change | server CPU per request, unique IDs, 10 / 50 connections | baseline in the same run | ratio |
+| --- | --- | --- | --- |
+| before (3 round trips before the answer, \`fetch\` client, jose key per call) | 12.8 / 11.0 ms | 1.7 / 1.1 ms | 7.6× / 10.4× |
+| limit, claim and publish in one script | 12.1 / 11.3 ms | 3.4 / 1.8 ms (machine busier) | 3.6× / 6.4× |
+| + the fail-fast client over \`node:http\`, the HMAC key imported once | 7.5 / 4.7 ms | 2.2 / 1.3 ms | 3.5× / 3.5× |
+| + a verified token remembered, the log line written to the stream | 6.4 / 4.0 ms | 2.7 / 1.7 ms | 2.4× / 2.3× |
+
+What each profile showed: before, the Upstash REST calls through Next's instrumented \`fetch\` (a trace span per
+call), undici and WHATWG streams, with a fresh \`AbortSignal\` each, were the largest share of the
+receiver's own work, and there were six of them per webhook (three waited for). jose's
+\`verifySignature\` (WebCrypto HMAC, plus a key import per call until the key was cached) was the next
+(about 7 % of all server CPU under load, the same token verified again on every request), then Next's
+patched \`console\` for the log line (1.5 %). Our own steps (reading the body, zod, the claim, the tag
+records, the response envelope) are a few per cent each. What is left after the changes is mostly Next's own route handling, which the bare handler pays
+too, plus: the two \`node:http\` round trips (one before the answer, one after), the shared tag state's
+announcement stream (one SSE message per publish, read through \`fetch\` by every instance), \`after()\`,
+and Next's echo of \`revalidateTag\` through the cache handler. A backend that mints a new token per
+request (a new \`jti\` each time) still pays the HMAC on every request.
+
+**Where the cached page's CPU goes.** A profile of \`next start\` serving only \`/\` (cache hits) and the
+static file, alternating: every heavy frame is Next's: \`handleResponse\` and \`sendRenderResult\` (the
+cached HTML and its RSC headers), \`resolveRoutes\` and \`trace\` (routing and its tracing spans), the
+app-page runtime's \`prepare\` and cache \`get\`, and \`compression\`'s \`end\`/\`writeHead\` (Next's default
+\`compress: true\` wraps every response even when the client asks for no encoding); the static file takes
+\`serveStatic\` → \`send\` (a \`stat\`, an \`open\`, a read). No frame of this project's code is on a hit:
+the layout and the pages do not run (the page is served from the cache), the security headers from
+\`next.config.ts\` are added to the static file too, and the shared tag state's cache handler is never
+asked for a page (it registers a kind no page uses). So the gap is the cost of Next's app-page path over its
+static-file path, which this project cannot remove short of serving pages as files.`;
 
 const HOW_TO_READ = `Every number comes from one run of \`npm run bench\` on the machine above, with all servers on
 that machine: the product's \`next start\`, the baseline fixture's \`next start\`, redis-server, the local
@@ -700,6 +740,10 @@ export function renderReport(results: BenchResults): string {
     "## What limits each number",
     "",
     readings(results).join("\n\n"),
+    "",
+    "## Profiles",
+    "",
+    PROFILE_NOTES,
     "",
     "## How to read these numbers",
     "",
