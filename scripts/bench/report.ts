@@ -640,12 +640,19 @@ is done on every request but never answers 429: the benchmark measures the work,
 percentiles from autocannon are in whole milliseconds. Targets are reported, not asserted: a missed target
 is a finding to explain, not a failed build.`;
 
+/** A sentence when the machine was visibly busy before the run started (another session, a build). */
+function sharedMachineNote(results: BenchResults): string {
+  const [load] = results.machine.loadAverage;
+  if (load === undefined || load < results.machine.cores / 4) return "";
+  return ` **The machine was shared during this run** (load average ${load} over the minute before it started, on ${results.machine.cores} cores): absolute numbers are lower and noisier than on an idle machine; the ratios to the baseline, measured in the same minutes, are what to read.`;
+}
+
 export function renderReport(results: BenchResults): string {
   const m = results.machine;
   const sections = [
     "# Benchmarks",
     "",
-    `Written by \`npm run bench\` (scripts/bench/run.ts); do not edit by hand. ${results.quick ? "**Quick run (BENCH_QUICK=1): fewer trials and shorter loads; not the reference numbers.**" : ""}`.trim(),
+    `Written by \`npm run bench\` (scripts/bench/run.ts); do not edit by hand. ${results.quick ? "**Quick run (BENCH_QUICK=1): fewer trials and shorter loads; not the reference numbers.**" : ""}${sharedMachineNote(results)}`.trim(),
     "",
     table(
       ["", ""],
