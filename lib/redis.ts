@@ -65,7 +65,8 @@ function nodeHttpTransport(env: RedisEnv, timeoutMs: number): Requester {
       return new Promise<{ result?: TResult; error?: string }>((resolve, reject) => {
         const outgoing = send(
           {
-            host: base.hostname,
+            // An IPv6 literal comes bracketed in a URL ("[::1]"), never in a host option.
+            host: base.hostname.replace(/^\[(.*)\]$/, "$1"),
             port: base.port,
             path: `${prefix}/${(req.path ?? []).join("/")}`,
             method: "POST",

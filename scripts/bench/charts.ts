@@ -108,6 +108,7 @@ export function groupedBars(options: {
   const targetLabel = panels.find((p) => p.targetLabel)?.targetLabel ?? "target";
   const legendWidth = legendItems.reduce((sum, item) => sum + 26 + item.label.length * 6.6, 0);
   return svg(
+    options.title,
     height,
     [
       `<text x="${WIDTH / 2}" y="20" font-size="14" font-weight="600" text-anchor="middle">${escapeXml(options.title)}</text>`,
@@ -191,9 +192,10 @@ export function cumulative(options: {
       `<text x="${right}" y="${top + 40}" font-size="10" fill="#555" text-anchor="end">${escapeXml(options.note)}</text>`,
     );
   }
-  return svg(height, parts.join(""));
+  return svg(options.title, height, parts.join(""));
 }
 
-function svg(height: number, body: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT}><rect width="100%" height="100%" fill="#fff"/>${body}</svg>\n`;
+/** `title` is the picture's text alternative (its `<title>`), for screen readers and link previews. */
+function svg(title: string, height: number, body: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT}><title>${escapeXml(title)}</title><rect width="100%" height="100%" fill="#fff"/>${body}</svg>\n`;
 }
