@@ -26,6 +26,14 @@ const settingFor: Record<LimiterName, (env: ReturnType<typeof rateLimitEnv>) => 
   "sign-in-site": (env) => env.signInSite,
 };
 
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A setting's window in milliseconds ("1 m" → 60000). */
+export function windowMs(setting: RateLimitSetting): number {
+  const [amount, unit] = setting.window.split(" ") as [string, keyof typeof UNIT_MS];
+  return Number(amount) * UNIT_MS[unit];
+}
+
 /** The identifier of a site-wide limiter: one bucket for everyone, whatever their address. */
 export const SITE_WIDE = "site";
 

@@ -2,7 +2,9 @@
  * The one Upstash Redis client. Locally `npm run dev` points it at the project's Upstash-compatible
  * endpoint (scripts/upstash-local); on Vercel it uses the Upstash database connected to the project.
  */
-import { Redis, type RedisConfigNodejs } from "@upstash/redis";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { errors, Redis, type RedisConfigNodejs, type Requester } from "@upstash/redis";
 import type { z } from "zod";
 import { type RedisEnv, redisEnv } from "./env";
 
@@ -20,13 +22,94 @@ export const FAIL_FAST_TIMEOUT_MS = 1000;
 
 /**
  * A client for request paths that must fail open quickly when Redis is unreachable (the
- * revalidation receiver). The default client retries network errors five times with exponential
- * backoff (about 4 s in all), which would turn an outage into slow webhooks and sender timeouts;
- * this one never retries and aborts each HTTP request after `timeoutMs`. Same database and keys.
+ * revalidation receiver, the shared tag state). The default client retries network errors five
+ * times with exponential backoff (about 4 s in all), which would turn an outage into slow webhooks
+ * and sender timeouts; this one never retries and gives each HTTP request `timeoutMs`. It also
+ * skips `fetch` (see `nodeHttpTransport`). Same database and keys.
  */
 export function createFailFastRedis(env: RedisEnv, timeoutMs = FAIL_FAST_TIMEOUT_MS): Redis {
-  // A function, so each request gets a fresh deadline (a shared signal would abort all of them once).
-  return createClient(env, { retry: false, signal: () => AbortSignal.timeout(timeoutMs) });
+  return new NodeHttpRedis(env, nodeHttpTransport(env, timeoutMs));
+}
+
+/** An Upstash client whose HTTP requests go through `transport` instead of the global `fetch`. */
+class NodeHttpRedis extends Redis {
+  constructor(env: RedisEnv, transport: Requester) {
+    super({ url: env.url, token: env.token, automaticDeserialization: false, enableTelemetry: false });
+    // Every command and pipeline sends through `client` (the Requester interface the package
+    // exports for custom transports); its own constructor for one takes no options, and this
+    // project's clients need automaticDeserialization off.
+    this.client = transport;
+  }
+}
+
+/**
+ * Upstash's REST protocol over Node's own http(s) with a keep-alive agent, one deadline per request.
+ * Not `fetch`: inside `next start` the global fetch is Next's instrumented one (a trace span per
+ * call, made for caching fetches, which these are not) over undici and WHATWG streams, plus a new
+ * AbortSignal per call; the receiver's CPU profile (BENCH_CPU_PROF=1, docs/benchmarks.md) put that
+ * stack at the largest share of a webhook's CPU. Responses are asked for as plain UTF-8 JSON (no
+ * `Upstash-Encoding: base64`), so nothing needs decoding. Streaming requests are not supported: the
+ * shared tag state's SUBSCRIBE uses `createStreamingRedis`.
+ */
+function nodeHttpTransport(env: RedisEnv, timeoutMs: number): Requester {
+  const base = new URL(env.url);
+  const secure = base.protocol === "https:";
+  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const send = secure ? httpsRequest : httpRequest;
+  const prefix = base.pathname.replace(/\/$/, "");
+  const authorization = `Bearer ${env.token}`;
+  return {
+    request<TResult>(req: Parameters<Requester["request"]>[0]) {
+      if (req.isStreaming) throw new Error("nodeHttpTransport does not stream: use createStreamingRedis");
+      const body = JSON.stringify(req.body);
+      return new Promise<{ result?: TResult; error?: string }>((resolve, reject) => {
+        const outgoing = send(
+          {
+            // An IPv6 literal comes bracketed in a URL ("[::1]"), never in a host option.
+            host: base.hostname.replace(/^\[(.*)\]$/, "$1"),
+            port: base.port,
+            path: `${prefix}/${(req.path ?? []).join("/")}`,
+            method: "POST",
+            agent,
+            headers: {
+              authorization,
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(body),
+            },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("error", reject);
+            response.on("end", () => {
+              clearTimeout(timer);
+              const text = Buffer.concat(chunks).toString("utf8");
+              let parsed: { result?: TResult; error?: string };
+              try {
+                parsed = JSON.parse(text);
+              } catch (error) {
+                reject(new errors.UpstashJSONParseError(text, { cause: error }));
+                return;
+              }
+              const status = response.statusCode ?? 0;
+              if (status < 200 || status >= 300) {
+                reject(new errors.UpstashError(`${parsed.error}, command was: ${body}`));
+              } else resolve(parsed);
+            });
+          },
+        );
+        const timer = setTimeout(
+          () => outgoing.destroy(new Error(`Redis did not answer within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        outgoing.on("error", (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+        outgoing.end(body);
+      });
+    },
+  };
 }
 
 /**
@@ -70,6 +153,8 @@ export const keys = {
   adminSession: (sessionId: string) => `blog:admin:session:${sessionId}`,
   /** A revalidation ID's claim (`processing` under a lease, then `done`), namespaced by sender. */
   revalidationId: (namespacedId: string) => `revalidate:id:${namespacedId}`,
+  /** One fixed window of a webhook sender's limit (lib/revalidation/limits.ts); expires after two windows. */
+  senderLimit: (iss: string, window: number) => `ratelimit:revalidate:iss:${iss}:${window}`,
   /** The capped list of recent revalidations, newest first (lib/revalidation/activity.ts). */
   revalidationLog: () => "revalidate:recent",
   /** Revalidations per outcome in one hour (hours since the epoch); expires after a day. */
@@ -94,6 +179,16 @@ export function parseStored<T extends z.ZodType>(schema: T, raw: unknown): z.out
   } catch {
     return null;
   }
+}
+
+/** HGETALL's reply as an object: this project's clients skip deserialization, so it is a flat array. */
+export function hashObject(reply: unknown): Record<string, string> {
+  if (Array.isArray(reply)) {
+    const out: Record<string, string> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+    return out;
+  }
+  return reply && typeof reply === "object" ? (reply as Record<string, string>) : {};
 }
 
 /** A short, body-free description of a Redis client error for the log. */

@@ -7,8 +7,7 @@
  */
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
-import { keys, parseStored } from "../redis";
-import { hashObject } from "./dedupe";
+import { hashObject, keys, parseStored } from "../redis";
 import type { Outcome, ReceiverLogLine } from "./log";
 
 export const ACTIVITY_LENGTH = 1000;

@@ -1,5 +1,6 @@
 /**
- * Steps 5 and 7: de-duplication by revalidation ID.
+ * Steps 5 and 7: de-duplication by revalidation ID. (The recent-revalidations log operators read
+ * is activity.ts; nothing here knows of it.)
  *
  * A claim is a small hash, `state` = `processing` under a lease, then `done` (or `failed`, with why)
  * for `idTtlSeconds`. A `failed` ID is claimed again by the sender's retry.
@@ -15,7 +16,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "@upstash/redis";
 import { z } from "zod";
-import { keys } from "../redis";
+import { hashObject, keys } from "../redis";
 
 /** Long enough for any revalidation (they are in-memory), short enough that a retry after a crash is soon served. */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -35,21 +36,31 @@ export function digestOf(values: readonly string[]): string {
   return createHash("sha256").update(sorted.join("\n")).digest("base64url").slice(0, 22);
 }
 
-const CLAIM = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state or state == 'failed' then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'state', 'processing', 'owner', ARGV[1], 'firstSeenAt', ARGV[2], 'tagsDigest', ARGV[4], 'tags', ARGV[5])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {'claimed', ARGV[2], 0, ''}
+/**
+ * Lua: the claim as a function, so that the receiver's one round trip (delivery.ts) can run it
+ * between the sender's limit and the shared publish. Returns {state, firstSeenAt, pttl, firstTags}.
+ */
+export const CLAIM_LUA = `
+local function claim_id(key, owner, now, lease, digest, tags)
+  local state = redis.call('HGET', key, 'state')
+  if not state or state == 'failed' then
+    redis.call('DEL', key)
+    redis.call('HSET', key, 'state', 'processing', 'owner', owner, 'firstSeenAt', now, 'tagsDigest', digest, 'tags', tags)
+    redis.call('PEXPIRE', key, lease)
+    return {'claimed', now, 0, ''}
+  end
+  local firstSeenAt = redis.call('HGET', key, 'firstSeenAt') or ''
+  local known = redis.call('HGET', key, 'tagsDigest')
+  if known and known ~= digest then
+    return {'conflict', firstSeenAt, 0, redis.call('HGET', key, 'tags') or '[]'}
+  end
+  if state == 'done' then return {'done', firstSeenAt, 0, ''} end
+  return {'processing', firstSeenAt, redis.call('PTTL', key), ''}
 end
-local firstSeenAt = redis.call('HGET', KEYS[1], 'firstSeenAt') or ''
-local digest = redis.call('HGET', KEYS[1], 'tagsDigest')
-if digest and digest ~= ARGV[4] then
-  return {'conflict', firstSeenAt, 0, redis.call('HGET', KEYS[1], 'tags') or '[]'}
-end
-if state == 'done' then return {'done', firstSeenAt, 0, ''} end
-return {'processing', firstSeenAt, redis.call('PTTL', KEYS[1]), ''}
+`;
+
+const CLAIM = `${CLAIM_LUA}
+return claim_id(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `;
 
 // Only the owner's own claim is marked: after a lease ran out, another delivery may hold the ID.
@@ -75,7 +86,8 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
-const claimReply = z.tuple([
+/** `claim_id`'s reply. */
+export const claimReply = z.tuple([
   z.enum(["claimed", "done", "processing", "conflict"]),
   z.string(),
   z.coerce.number(),
@@ -88,6 +100,25 @@ export type ClaimResult =
   | { state: "duplicate"; firstSeenAt: string }
   | { state: "in_progress"; retryAfterSeconds: number };
 
+/** The arguments `claim_id` takes after its key, in order. */
+export function claimArguments(claim: {
+  owner: string;
+  now: Date;
+  leaseMs: number;
+  tags: readonly string[];
+}): (string | number)[] {
+  return [claim.owner, claim.now.toISOString(), claim.leaseMs, digestOf(claim.tags), storedTags(claim.tags)];
+}
+
+/** What `claim_id` answered, as the receiver acts on it. */
+export function claimResult(reply: z.output<typeof claimReply>): ClaimResult {
+  const [state, firstSeenAt, pttl, firstTags] = reply;
+  if (state === "claimed") return { state: "claimed" };
+  if (state === "conflict") return { state: "conflict", firstSeenAt, firstTags: parseStoredTags(firstTags) };
+  if (state === "done") return { state: "duplicate", firstSeenAt };
+  return { state: "in_progress", retryAfterSeconds: Math.max(1, Math.ceil(pttl / 1000)) };
+}
+
 /**
  * Claims `namespacedId` for `owner` (one request): absent → claimed under a `leaseMs` lease,
  * other tags than the first claim's → conflict, done → duplicate, processing → in progress, with
@@ -98,18 +129,9 @@ export async function claimRevalidationId(
   id: string,
   claim: { owner: string; now: Date; leaseMs: number; tags: readonly string[] },
 ): Promise<ClaimResult> {
-  const reply = claimReply.parse(
-    await redis.eval(
-      CLAIM,
-      [keys.revalidationId(id)],
-      [claim.owner, claim.now.toISOString(), claim.leaseMs, digestOf(claim.tags), storedTags(claim.tags)],
-    ),
+  return claimResult(
+    claimReply.parse(await redis.eval(CLAIM, [keys.revalidationId(id)], claimArguments(claim))),
   );
-  const [state, firstSeenAt, pttl, firstTags] = reply;
-  if (state === "claimed") return { state: "claimed" };
-  if (state === "conflict") return { state: "conflict", firstSeenAt, firstTags: parseStoredTags(firstTags) };
-  if (state === "done") return { state: "duplicate", firstSeenAt };
-  return { state: "in_progress", retryAfterSeconds: Math.max(1, Math.ceil(pttl / 1000)) };
 }
 
 function storedTags(tags: readonly string[]): string {
@@ -151,16 +173,6 @@ export type RevalidationStatus =
   | { state: "processing"; firstSeenAt: string | null; leaseEndsAt: string | null; tags: string[] }
   | { state: "done"; firstSeenAt: string | null; doneAt: string | null; tags: string[] }
   | { state: "failed"; firstSeenAt: string | null; failedAt: string | null; reason: string; tags: string[] };
-
-/** HGETALL's reply as an object: this project's clients skip deserialization, so it is a flat array. */
-export function hashObject(reply: unknown): Record<string, string> {
-  if (Array.isArray(reply)) {
-    const out: Record<string, string> = {};
-    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
-    return out;
-  }
-  return reply && typeof reply === "object" ? (reply as Record<string, string>) : {};
-}
 
 /** What is known of a claimed ID (in one namespace), or null when nothing is. One round trip. */
 export async function readRevalidationStatus(
@@ -215,5 +227,3 @@ export function describeTagDifference(firstTags: readonly string[], tags: readon
   ];
   return parts.length > 0 ? parts.join(" and ") : "lists other tags";
 }
-
-/** Appends to the capped recent-revalidations list (newest first), for operators to look at. */

@@ -1,6 +1,5 @@
 /**
- * Step 4 and the failed-authentication limit of step 2, on the `revalidate` and `auth-failures`
- * limiters of lib/rate-limit.ts.
+ * Step 4 (the sender's limit) and the failed-authentication limit of step 2.
  *
  * Failed authentications are counted per client address (lib/client-ip.ts; every client without a
  * trustworthy address shares one bucket). Past the limit, a failed attempt is answered 429 with
@@ -10,10 +9,11 @@
  * limited per sender (`iss`, which every token carries) only.
  */
 import type { Ratelimit } from "@upstash/ratelimit";
+import { keys } from "../redis";
 import { Rejection } from "./errors";
 import { type RedisBudget, RedisUnavailable } from "./redis-budget";
 
-export type Limiters = { revalidate: Ratelimit; authFailures: Ratelimit };
+export type Limiters = { revalidate: SenderLimit; authFailures: Ratelimit };
 
 type Verdict = { limit: number; remaining: number; reset: number };
 
@@ -73,47 +73,59 @@ export async function countAuthFailure(options: {
   }
 }
 
-export type LimitOutcome = {
-  /** `RateLimit-*` headers for the response, when the per-sender limit was checked. */
-  headers: Record<string, string>;
-  /** Why a limit was not applied, for the log. */
-  notes: string[];
-};
+/**
+ * A sender's limit (`RATE_LIMIT_REVALIDATE`): a sliding window over two fixed windows, kept by a
+ * Lua function that the receiver's one round trip runs before the claim (delivery.ts), so a
+ * limited request writes nothing else. Not @upstash/ratelimit: its `limit()` is a script call of
+ * its own, and Redis cannot run a script from inside another, so the limit, the claim and the
+ * publish could never be one atomic round trip with it (receiver-contract.md, "One round trip").
+ */
+export type SenderLimit = { requests: number; windowMs: number };
 
 /**
- * For a verified token, when `consume` is set: one unit of the sender's limit (`iss`), in one
- * round trip. Throws a 429 Rejection when it is exhausted; fails open when Redis does not answer.
+ * Lua: takes one unit of the limit if the window has one left. The previous window counts in
+ * proportion to how much of it the sliding window still covers. Returns allowed (1 or 0) and the
+ * units left after this one.
  */
-export async function checkLimits(options: {
-  limiters: () => Limiters;
-  iss: string;
-  consume: boolean;
-  budget: RedisBudget;
-  after: (task: () => Promise<unknown>) => void;
-  nowMs: () => number;
-}): Promise<LimitOutcome> {
-  const { iss } = options;
-  const notes: string[] = [];
-  if (!options.consume) return { headers: {}, notes };
+export const SENDER_LIMIT_LUA = `
+local function consume_limit(current_key, previous_key, limit, window, now)
+  local used = tonumber(redis.call('GET', current_key) or '0')
+  local before = tonumber(redis.call('GET', previous_key) or '0')
+  local weighted = math.floor(before * (window - now % window) / window) + used
+  if weighted >= limit then return 0, 0 end
+  redis.call('INCR', current_key)
+  redis.call('PEXPIRE', current_key, window * 2 + 1000)
+  return 1, limit - weighted - 1
+end
+`;
 
-  try {
-    const limit = await options.budget.roundTrip("rate limit", () =>
-      options.limiters().revalidate.limit(`iss:${iss}`),
+/** The two window counters `consume_limit` reads: the current fixed window, then the previous one. */
+export function senderLimitKeys(iss: string, limit: SenderLimit, nowMs: number): [string, string] {
+  const window = Math.floor(nowMs / limit.windowMs);
+  return [keys.senderLimit(iss, window), keys.senderLimit(iss, window - 1)];
+}
+
+/**
+ * The `RateLimit-*` headers for a verdict of `consume_limit`, or the 429 to answer when it refused.
+ * The window resets when the current fixed window ends.
+ */
+export function senderLimitVerdict(
+  iss: string,
+  limit: SenderLimit,
+  verdict: { allowed: boolean; remaining: number },
+  nowMs: number,
+): Record<string, string> {
+  const counted = {
+    limit: limit.requests,
+    remaining: verdict.remaining,
+    reset: (Math.floor(nowMs / limit.windowMs) + 1) * limit.windowMs,
+  };
+  if (!verdict.allowed) {
+    throw rateLimited(
+      `Too many revalidation requests from sender "${iss}". Batch tags into fewer requests (up to 64 per request).`,
+      counted,
+      nowMs,
     );
-    options.after(() => limit.pending);
-    const now = options.nowMs();
-    if (limit.reason === "timeout") throw new RedisUnavailable("rate limit: limiter timed out");
-    if (!limit.success) {
-      throw rateLimited(
-        `Too many revalidation requests from sender "${iss}". Batch tags into fewer requests (up to 64 per request).`,
-        limit,
-        now,
-      );
-    }
-    return { headers: rateLimitHeaders(limit, now), notes };
-  } catch (error) {
-    if (!(error instanceof RedisUnavailable)) throw error;
-    notes.push("rate limit unavailable: failed open");
-    return { headers: {}, notes };
   }
+  return rateLimitHeaders(counted, nowMs);
 }

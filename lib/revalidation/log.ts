@@ -18,7 +18,7 @@ export type ReceiverLogLine = {
   status: number;
   code: string | null;
   latencyMs: number;
-  /** Redis round trips the response waited for (the critical path allows two). */
+  /** Redis round trips the response waited for (one in the common case: limit, claim and publish). */
   redisRoundTrips: number;
   /** Whether de-duplication applied; false when there was no ID or Redis failed open. */
   deduplicated: boolean;
@@ -28,9 +28,13 @@ export type ReceiverLogLine = {
 
 export type Logger = (line: ReceiverLogLine) => void;
 
-/** Writes the line to stdout (stderr for 5xx), where Vercel and `next start` collect it. */
+/**
+ * Writes the line to stdout (stderr for 5xx), where Vercel and `next start` collect it. Straight to
+ * the stream: the line is already text, and `console` in `next start` is Next's patched one (a
+ * wrapper per call that looks for a React render to dim logs in), measurable at webhook rates.
+ */
 export const consoleLogger: Logger = (line) => {
-  const text = JSON.stringify(line);
-  if (line.level === "error") console.error(text);
-  else console.log(text);
+  const text = `${JSON.stringify(line)}\n`;
+  if (line.level === "error") process.stderr.write(text);
+  else process.stdout.write(text);
 };

@@ -16,7 +16,7 @@ export class RedisUnavailable extends Error {
 export type RedisBudget = {
   /** Runs one round trip, rejecting with `RedisUnavailable` when it fails or outlives the budget. */
   roundTrip<T>(label: string, call: () => Promise<T>): Promise<T>;
-  /** Round trips started so far (the log reports it: the critical path allows two). */
+  /** Round trips started so far (the log reports it: one in the common case). */
   readonly roundTrips: number;
   /** What went wrong, one short line per failed round trip, for the log. */
   readonly failures: readonly string[];

@@ -5,6 +5,7 @@
  * `aud` are required: a token without an expiry would be valid forever, and `aud` keeps a token
  * minted for another service that shares the secret from working here.
  */
+import { createHash } from "node:crypto";
 import { errors, jwtVerify } from "jose";
 import { z } from "zod";
 import { checkScopePattern, scopeCovers } from "../tags";
@@ -93,14 +94,57 @@ export function bearerToken(headers: Headers): string | undefined {
   return match[1];
 }
 
-const encoded = new Map<string, Uint8Array>();
-function keyOf(secret: string): Uint8Array {
-  let key = encoded.get(secret);
+/**
+ * Each secret imported once per process as a CryptoKey: handed raw bytes, jose imports a new key on
+ * every verification, which the receiver's CPU profile showed as a visible share of a request.
+ */
+const imported = new Map<string, Promise<CryptoKey>>();
+function keyOf(secret: string): Promise<CryptoKey> {
+  let key = imported.get(secret);
   if (!key) {
-    key = new TextEncoder().encode(secret);
-    encoded.set(secret, key);
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    imported.set(secret, key);
   }
   return key;
+}
+
+/**
+ * Tokens verified before. A CMS sends the same long-lived token with every webhook, and its
+ * signature and claims cannot change, so verifying it again (an HMAC through WebCrypto and the
+ * claims through zod, a visible share of a webhook's CPU in the receiver's profile) is work done
+ * once per process; what depends on the time (exp, nbf, the previous secret's end date) is checked
+ * on every request, and a token near any of them is verified in full, so its refusal says why.
+ * Keyed by a digest of the token and the configuration (never the token itself), and bounded.
+ */
+const VERIFIED_CACHE_SIZE = 256;
+type Verified = { token: VerifiedToken; notBefore: number | undefined; previous: boolean };
+const verified = new Map<string, Verified>();
+
+function verifiedKey(token: string, config: TokenConfig): string {
+  return createHash("sha256")
+    .update(`${config.audience}\0${config.secrets.join("\0")}\0${token}`)
+    .digest("base64url");
+}
+
+function stillValid(known: Verified, now: Date, previousExpired: boolean): boolean {
+  const seconds = now.getTime() / 1000;
+  if (known.previous && previousExpired) return false;
+  if (known.token.expiresAt.getTime() / 1000 + CLOCK_TOLERANCE_SECONDS <= seconds + 1) return false;
+  return known.notBefore === undefined || known.notBefore <= seconds + CLOCK_TOLERANCE_SECONDS;
+}
+
+function remember(key: string, entry: Verified): void {
+  if (verified.size >= VERIFIED_CACHE_SIZE) {
+    const oldest = verified.keys().next().value;
+    if (oldest !== undefined) verified.delete(oldest);
+  }
+  verified.set(key, entry);
 }
 
 /**
@@ -125,10 +169,14 @@ export async function verifyRevalidationToken(
   warnIfPreviousSecretExpired(config, now);
   const previousExpired =
     config.previousSecretExpiresAt !== undefined && now > config.previousSecretExpiresAt;
+  const cacheKey = verifiedKey(token, config);
+  const known = verified.get(cacheKey);
+  if (known && stillValid(known, now, previousExpired)) return known.token;
+  verified.delete(cacheKey);
   let lastError: unknown;
   for (const [index, secret] of config.secrets.entries()) {
     try {
-      const { payload } = await jwtVerify(token, keyOf(secret), {
+      const { payload } = await jwtVerify(token, await keyOf(secret), {
         algorithms: [TOKEN_ALGORITHM],
         audience: config.audience,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
@@ -141,7 +189,13 @@ export async function verifyRevalidationToken(
           `The token is signed with the previous secret, which stopped being accepted at ${config.previousSecretExpiresAt?.toISOString()}. ${FIX}`,
         );
       }
-      return readClaims(payload);
+      const claims = readClaims(payload);
+      remember(cacheKey, {
+        token: claims,
+        notBefore: typeof payload.nbf === "number" ? payload.nbf : undefined,
+        previous: index > 0,
+      });
+      return claims;
     } catch (error) {
       if (error instanceof Rejection) throw error;
       lastError = error;

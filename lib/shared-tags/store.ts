@@ -18,39 +18,52 @@ import { keys } from "../redis";
 import { type Durations, decodeRecord, type TagRecord } from "./records";
 
 /**
- * Applies one invalidation to every tag in ARGV[3..]: the same rules as `recordInvalidation` in
- * records.ts (a test runs both on the same inputs). ARGV[2] is "hard", "stale" or the seconds
- * after which a stale tag expires. `%.0f` keeps millisecond integers exact in Lua's doubles.
+ * Lua: applies one invalidation to every tag in `tags`, with the same rules as `recordInvalidation`
+ * in records.ts (a test runs both on the same inputs), bumps the version, logs the change and
+ * announces it. `mode` is "hard", "stale" or the seconds after which a stale tag expires. `%.0f`
+ * keeps millisecond integers exact in Lua's doubles. A function, so that a caller's own script can
+ * publish in the same round trip as its other work (the webhook receiver, lib/revalidation/delivery.ts).
  */
-const PUBLISH = `
-local now = tonumber(ARGV[1])
-local mode = ARGV[2]
-local version = redis.call('INCR', KEYS[2])
-for i = 3, #ARGV do
-  local tag = ARGV[i]
-  local s, x, f = 0, 0, 0
-  local raw = redis.call('HGET', KEYS[1], tag)
-  if raw then
-    local a, b, c = string.match(raw, '^(%d+),(%d+),(%d+)$')
-    if a then s, x, f = tonumber(a), tonumber(b), tonumber(c) end
+export const PUBLISH_LUA = `
+local function publish_tags(state_key, version_key, changes_key, channel, now, mode, tags)
+  local version = redis.call('INCR', version_key)
+  for _, tag in ipairs(tags) do
+    local s, x, f = 0, 0, 0
+    local raw = redis.call('HGET', state_key, tag)
+    if raw then
+      local a, b, c = string.match(raw, '^(%d+),(%d+),(%d+)$')
+      if a then s, x, f = tonumber(a), tonumber(b), tonumber(c) end
+    end
+    if f > 0 and f <= now then
+      if f > x then x = f end
+      f = 0
+    end
+    if now > s then s = now end
+    if mode == 'hard' then
+      if now > x then x = now end
+    elseif mode ~= 'stale' then
+      local due = now + tonumber(mode) * 1000
+      if f == 0 or due < f then f = due end
+    end
+    redis.call('HSET', state_key, tag, string.format('%.0f,%.0f,%.0f', s, x, f))
+    redis.call('ZADD', changes_key, version, tag)
   end
-  if f > 0 and f <= now then
-    if f > x then x = f end
-    f = 0
-  end
-  if now > s then s = now end
-  if mode == 'hard' then
-    if now > x then x = now end
-  elseif mode ~= 'stale' then
-    local due = now + tonumber(mode) * 1000
-    if f == 0 or due < f then f = due end
-  end
-  redis.call('HSET', KEYS[1], tag, string.format('%.0f,%.0f,%.0f', s, x, f))
-  redis.call('ZADD', KEYS[3], version, tag)
+  redis.call('PUBLISH', channel, version)
+  return version
 end
-redis.call('PUBLISH', KEYS[4], version)
-return version
 `;
+
+/** KEYS: the four keys of `PUBLISH_KEYS`; ARGV: now (ms), mode, then the tags. */
+const PUBLISH = `${PUBLISH_LUA}
+local tags = {}
+for i = 3, #ARGV do tags[#tags + 1] = ARGV[i] end
+return publish_tags(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[1]), ARGV[2], tags)
+`;
+
+/** The keys `publish_tags` writes, in its argument order. */
+export function publishKeys(): string[] {
+  return [keys.tagState(), keys.tagVersion(), keys.tagChanges(), keys.tagChannel()];
+}
 
 /**
  * Returns the current version, whether the list is complete, and the records changed after
@@ -138,7 +151,7 @@ const changesReply = z
 export function createTagStore(redis: Redis): TagStore {
   const publish = redis.createScript<unknown>(PUBLISH);
   const changes = redis.createScript<unknown>(CHANGES);
-  const tagKeys = [keys.tagState(), keys.tagVersion(), keys.tagChanges(), keys.tagChannel()];
+  const tagKeys = publishKeys();
 
   return {
     async publish(tags, now, durations) {

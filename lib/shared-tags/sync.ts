@@ -3,9 +3,10 @@
  * kept in step with Redis (store.ts) and applied to Next's in-process tags manifest, the map that
  * both the built-in `'use cache'` handler and the page-level cache check read.
  *
- * - `invalidate` (every `revalidateTag`/`updateTag` in this process, through cache-handler.mjs,
- *   and the webhook receiver directly): applied here at once, then published; when Redis does not
- *   answer it is queued and published by the next sync (nothing lost while the process lives).
+ * - `invalidate` (every `revalidateTag`/`updateTag` in this process, through cache-handler.mjs):
+ *   applied here at once, then published; when Redis does not answer it is queued and published
+ *   by the next sync (nothing lost while the process lives). The webhook receiver publishes in its
+ *   own round trip instead (`publishThrough`), and falls back to `invalidate` when that fails.
  * - `sync`: publishes the queue, then reads the records changed since the last version it saw, in
  *   one round trip. It runs when another instance announces a change (pub/sub, within milliseconds)
  *   and on a timer every `intervalMs` (the safety net: an announcement is a hint, the version key
@@ -151,8 +152,10 @@ export class SharedTagState {
     // after the response and which reaches this method again through cache-handler.mjs: that second
     // call is applied here (above) but not published twice. Only a call announced as an echo is
     // skipped, one per announcement, so two real changes of the same tags are both published.
+    // A caller that announces its own echo is a direct caller, never an echo itself: it must not
+    // take the place of another caller's echo that has not arrived yet.
     const key = invalidationKey(unique, durations);
-    if (this.consumeEcho(key, at)) return true;
+    if (!options.echoExpected && this.consumeEcho(key, at)) return true;
 
     const item: Queued = { tags: unique, at, durations };
     this.publishing += 1;
@@ -166,13 +169,60 @@ export class SharedTagState {
       this.failed("publish", error);
       return false;
     } finally {
-      this.publishing -= 1;
-      // An announcement can arrive before its own publish's answer: decide about it now.
-      if (this.publishing === 0 && this.heardWhilePublishing > 0) {
-        const heard = this.heardWhilePublishing;
-        this.heardWhilePublishing = 0;
-        this.announced(heard);
+      this.settlePublish();
+    }
+  }
+
+  /** An announcement can arrive before its own publish's answer: decide about it once none is pending. */
+  private settlePublish(): void {
+    this.publishing -= 1;
+    if (this.publishing === 0 && this.heardWhilePublishing > 0) {
+      const heard = this.heardWhilePublishing;
+      this.heardWhilePublishing = 0;
+      this.announced(heard);
+    }
+  }
+
+  /**
+   * For a caller whose own Redis script publishes the invalidation along with other work in one
+   * round trip (the webhook receiver: limit, claim and publish, lib/revalidation/delivery.ts).
+   * `run` gets the time to publish under (ms); `versionOf` reads from its result the version its
+   * publish made, or undefined when it did not publish (a limited or duplicate delivery). A
+   * published invalidation is then applied here as `invalidate` applies one, counted as this
+   * process's own version, and Next's echo of it (the caller's `revalidateTag`) is not published
+   * again. `run`'s failure is the caller's to handle (it rejects): nothing is applied or queued.
+   */
+  async publishThrough<T>(
+    tags: readonly string[],
+    durations: Durations,
+    run: (at: number) => Promise<T>,
+    versionOf: (result: T) => number | undefined,
+  ): Promise<T> {
+    const at = this.options.now();
+    this.publishing += 1;
+    try {
+      const result = await run(at);
+      const version = versionOf(result);
+      if (version !== undefined) {
+        const unique = [...new Set(tags)];
+        for (const tag of unique) {
+          const known = this.records.get(tag) ?? EMPTY_RECORD;
+          this.learn(tag, known, recordInvalidation(known, at, durations), {
+            learnedAt: at,
+            marginMs: 0,
+            settledBefore: 0,
+            catchingUp: false,
+          });
+        }
+        this.inject(unique);
+        this.remarkLater(unique, at, durations);
+        this.ownVersions.add(version);
+        const key = invalidationKey(unique, durations);
+        this.expectedEchoes.set(key, [...(this.expectedEchoes.get(key) ?? []), at]);
       }
+      return result;
+    } finally {
+      this.settlePublish();
     }
   }
 

@@ -5,8 +5,12 @@
  *
  *   BENCH_QUICK=1      fewer trials and shorter loads (for development; writes .bench/benchmarks.md)
  *   BENCH_SKIP_BUILD=1 reuse the existing .next and scripts/bench/baseline-app/.next (development only)
- *   BENCH_CPU_PROF=1   run the product's `next start` with --cpu-prof (profiles in .bench/cpu-prof)
+ *   BENCH_CPU_PROF=1   build the product with --no-mangling and run its `next start` with --cpu-prof
+ *                      (profiles in .bench/cpu-prof; summarize one with scripts/bench/profile-summary.ts)
  *   BENCH_REPORT_ONLY=1 only render the report again from the last run's .bench/results.json
+ *   BENCH_ONLY=receiver only the receiver's measures (round trips, load), printed, no report: for
+ *                      before/after CPU profiles of the receiver (with BENCH_CPU_PROF=1)
+ *   BENCH_ONLY=page    only the cached page against the static file, printed, no report
  *
  * The "several instances" measures start three `next start` of the same build (scripts/cluster); the
  * shared tag state layer is switched off with SHARED_TAG_STATE=off for the on/off comparison.
@@ -47,6 +51,10 @@ const workDir = join(root, ".bench");
 const quick = process.env.BENCH_QUICK === "1";
 const skipBuild = process.env.BENCH_SKIP_BUILD === "1";
 const cpuProfile = process.env.BENCH_CPU_PROF === "1";
+const only = process.env.BENCH_ONLY;
+if (only !== undefined && only !== "receiver" && only !== "page") {
+  throw new Error(`BENCH_ONLY must be "receiver" or "page", not ${JSON.stringify(only)}`);
+}
 
 const plan = quick
   ? {
@@ -127,7 +135,8 @@ async function main(): Promise<void> {
       );
     }
     progress("next build (product) …");
-    await runLogged("next build (product)", nextBin, ["build"], {
+    // A profile is read by function names: with BENCH_CPU_PROF=1 the product is built unmangled.
+    await runLogged("next build (product)", nextBin, cpuProfile ? ["build", "--no-mangling"] : ["build"], {
       cwd: root,
       env: serverEnv,
       logFile: join(workDir, "build-product.log"),
@@ -207,6 +216,26 @@ async function main(): Promise<void> {
   await waitForQuiet(context);
 
   // First, before any revalidation: a page revalidated moments ago is served stale while it re-renders.
+  if (only) {
+    if (only === "receiver") await receiverMeasures(context, productLog);
+    else {
+      const page = await measureCachedPage(context, {
+        staticPath,
+        durationSeconds: plan.loadSeconds,
+        warmupSeconds: plan.warmupSeconds,
+        connections: 10,
+        rounds: plan.rounds,
+      });
+      progress(
+        `  page ${Math.round(page.page.requestsPerSecond)} req/s, static ${Math.round(page.staticFile.requestsPerSecond)} req/s; server CPU/request ${page.cpu.page.toFixed(2)} vs ${page.cpu.staticFile.toFixed(2)} ms`,
+      );
+    }
+    memory.stop();
+    await stopProcessGroup(product);
+    await stopProcessGroup(baseline);
+    progress(`BENCH_ONLY=${only}: done${cpuProfile ? ` (profile in ${join(workDir, "cpu-prof")})` : ""}`);
+    return;
+  }
   progress("cached home page vs a static file of the same size …");
   const cachedPage = await measureCachedPage(context, {
     staticPath,
@@ -219,46 +248,7 @@ async function main(): Promise<void> {
     `  page ${Math.round(cachedPage.page.requestsPerSecond)} req/s (p99 ${cachedPage.page.latency.p99} ms), static ${Math.round(cachedPage.staticFile.requestsPerSecond)} req/s (p99 ${cachedPage.staticFile.latency.p99} ms), ${cachedPage.bytes} bytes; server CPU/request ${cachedPage.cpu.page.toFixed(2)} vs ${cachedPage.cpu.staticFile.toFixed(2)} ms`,
   );
 
-  progress(
-    `Redis round trips per receiver request (${plan.roundTripRequests} sequential requests per path) …`,
-  );
-  const roundTrips = {
-    unique: await measureRoundTrips(context, {
-      requests: plan.roundTripRequests,
-      duplicate: false,
-      serverLog: productLog,
-      cold: true,
-    }),
-    duplicate: await measureRoundTrips(context, {
-      requests: plan.roundTripRequests,
-      duplicate: true,
-      serverLog: productLog,
-    }),
-  };
-  for (const [path, result] of Object.entries(roundTrips)) {
-    progress(
-      `  ${path}: critical path ${result.criticalPath.mean} (max ${result.criticalPath.max}), after the response ${result.afterResponse.mean}, total ${result.total.roundTrips} round trips / ${result.total.commands} commands; ${JSON.stringify(result.statuses)}`,
-    );
-  }
-
-  const baselineSequential = await measureSequentialLatency(
-    `${baselineUrl}/api/revalidate`,
-    { authorization: `Bearer ${revalidationSecret}`, "content-type": "application/json" },
-    (i) => JSON.stringify({ id: `seq-${context.runId}-${i}`, tags: ["post:hello-world"] }),
-    plan.roundTripRequests,
-  );
-  progress(
-    `  one request at a time: receiver p50 ${ms(roundTrips.unique.sequential.latencyP50)} (of which ${ms(roundTrips.unique.sequential.redisP50)} in Redis calls at the endpoint; in the server before, between and after them: ${roundTrips.unique.sequential.gapsP50.map(ms).join(", ")}), baseline p50 ${ms(percentile(baselineSequential, 50))}`,
-  );
-
-  progress(
-    `receiver under load (${plan.loadSeconds} s per run after ${plan.warmupSeconds} s of warm-up; baseline, unique IDs, one repeated ID) …`,
-  );
-  const receiver = await measureReceiver(context, {
-    durationSeconds: plan.loadSeconds,
-    warmupSeconds: plan.warmupSeconds,
-    rounds: plan.rounds,
-  });
+  const { roundTrips, baselineSequential, receiver } = await receiverMeasures(context, productLog);
 
   progress(`webhook → fresh page (${plan.freshnessTrials} trials) …`);
   const freshness = await measureFreshness(context, plan.freshnessTrials);
@@ -308,6 +298,53 @@ async function main(): Promise<void> {
   );
 }
 
+/** The receiver's measures: round trips one request at a time, then throughput under load. */
+async function receiverMeasures(context: BenchContext, productLog: string) {
+  const { progress, baselineUrl } = context;
+  progress(
+    `Redis round trips per receiver request (${plan.roundTripRequests} sequential requests per path) …`,
+  );
+  const roundTrips = {
+    unique: await measureRoundTrips(context, {
+      requests: plan.roundTripRequests,
+      duplicate: false,
+      serverLog: productLog,
+      cold: true,
+    }),
+    duplicate: await measureRoundTrips(context, {
+      requests: plan.roundTripRequests,
+      duplicate: true,
+      serverLog: productLog,
+    }),
+  };
+  for (const [path, result] of Object.entries(roundTrips)) {
+    progress(
+      `  ${path}: critical path ${result.criticalPath.mean} (max ${result.criticalPath.max}), after the response ${result.afterResponse.mean}, total ${result.total.roundTrips} round trips / ${result.total.commands} commands; ${JSON.stringify(result.statuses)}`,
+    );
+  }
+
+  const baselineSequential = await measureSequentialLatency(
+    `${baselineUrl}/api/revalidate`,
+    { authorization: `Bearer ${context.baselineSecret}`, "content-type": "application/json" },
+    (i) => JSON.stringify({ id: `seq-${context.runId}-${i}`, tags: ["post:hello-world"] }),
+    plan.roundTripRequests,
+  );
+  progress(
+    `  one request at a time: receiver p50 ${ms(roundTrips.unique.sequential.latencyP50)} (of which ${ms(roundTrips.unique.sequential.redisP50)} in Redis calls at the endpoint; in the server before, between and after them: ${roundTrips.unique.sequential.gapsP50.map(ms).join(", ")}), baseline p50 ${ms(percentile(baselineSequential, 50))}`,
+  );
+
+  progress(
+    `receiver under load (${plan.loadSeconds} s per run after ${plan.warmupSeconds} s of warm-up; baseline, unique IDs, one repeated ID) …`,
+  );
+  const receiver = await measureReceiver(context, {
+    durationSeconds: plan.loadSeconds,
+    warmupSeconds: plan.warmupSeconds,
+    rounds: plan.rounds,
+  });
+
+  return { roundTrips, baselineSequential, receiver };
+}
+
 async function reportOnly(): Promise<void> {
   const results = JSON.parse(readFileSync(join(workDir, "results.json"), "utf8")) as BenchResults;
   const reportPath = results.quick ? join(workDir, "benchmarks.md") : join(root, "docs", "benchmarks.md");
@@ -323,4 +360,21 @@ try {
   console.error(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanup();
   process.exitCode = 1;
+}
+exitWhenIdle();
+
+/**
+ * Everything the run started is stopped by now, so the process should end by itself. Runs have
+ * hung here: a handle nobody closed (a timer, a keep-alive socket) kept it alive after "done". If
+ * that happens, say which handles they are, so the leak can be found, and end anyway.
+ */
+function exitWhenIdle(): void {
+  const watchdog = setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((kind) => kind !== "Timeout");
+    console.error(
+      `[bench] still running 10 s after cleanup; open handles: ${open.join(", ") || "none but timers"}. Exiting.`,
+    );
+    process.exit(process.exitCode ?? 0);
+  }, 10_000);
+  watchdog.unref();
 }

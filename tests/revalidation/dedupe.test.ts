@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, inject, test } from "vitest";
+import { keys } from "../../lib/redis";
 import { ACTIVITY_LENGTH, findActivity } from "../../lib/revalidation/activity";
 import { claimRevalidationId, namespacedId } from "../../lib/revalidation/dedupe";
 import { startLocalUpstash } from "../../scripts/upstash-local/server";
@@ -95,7 +96,7 @@ test("an expired lease lets a retry through (the process died between claim and 
 });
 
 /** Where the shared layer does not run (Vercel, SHARED_TAG_STATE=off): the platform or the one process keeps the change. */
-const sharedOff = { share: async () => "off" as const };
+const sharedOff = { sharedTags: () => undefined };
 
 describe("Redis unreachable, self-hosted: applied on this instance, answered 503 not_shared, never a 200 that could be lost", () => {
   test("nothing listening (connection refused)", async () => {
@@ -218,23 +219,27 @@ describe("Redis unreachable where the shared layer is off (Vercel): still revali
   });
 });
 
-test("the critical path makes three Redis round trips: limits, claim, shared publish (measured at the endpoint)", async () => {
+test("the critical path makes one Redis round trip: limit, claim and shared publish in one script (measured at the endpoint)", async () => {
   const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
   cleanups.push(() => endpoint.close());
   const h = createHarness({ redisUrl: endpoint.url, redisToken: endpoint.token, productionDeadlines: true });
-  // Warm-up: the limiter's first EVALSHA on a fresh Redis is a NOSCRIPT and an EVAL.
+  // Warm-up: the script's first EVALSHA on a Redis that does not know it is a NOSCRIPT and an EVAL.
   await h.send({ body: { id: unique("warm"), tags: ["posts"] } });
   await h.settle();
+  const versionBefore = Number(await h.redis.get<string>(keys.tagVersion()));
   endpoint.resetStats();
 
   const { json } = await h.send({ body: { id: unique("counted"), tags: ["posts"] } });
   expect(json.status).toBe("revalidated");
-  // The shared publish is answered before the 200: the 200 promises every instance will apply it.
-  expect(endpoint.stats().requests).toBe(3);
+  // The shared publish is answered before the 200 (the 200 promises every instance will apply
+  // it), in the same script as the limit and the claim.
+  expect(endpoint.stats().requests).toBe(1);
   await h.settle();
-  // Marking done and the recent log: one more request, after the response.
-  expect(endpoint.stats().requests).toBe(4);
-  expect(h.lines.at(-1)?.redisRoundTrips).toBe(2);
+  // Marking done and the recent log: one pipeline after the response.
+  expect(endpoint.stats().requests).toBe(2);
+  expect(h.lines.at(-1)?.redisRoundTrips).toBe(1);
+  expect(h.shared.status().queued).toBe(0);
+  expect(Number(await h.redis.get<string>(keys.tagVersion()))).toBeGreaterThan(versionBefore);
 });
 
 test("done is kept for idTtlSeconds and the recent log is capped", async () => {

@@ -8,17 +8,12 @@
 import { clientAddress } from "../../lib/client-ip";
 import type { RateLimitSetting } from "../../lib/env";
 import { redisEnv } from "../../lib/env";
-import { createLimiter } from "../../lib/rate-limit";
+import { createLimiter, windowMs } from "../../lib/rate-limit";
 import { createFailFastRedis, FAIL_FAST_TIMEOUT_MS } from "../../lib/redis";
 import { DEFAULT_LEASE_MS } from "../../lib/revalidation/dedupe";
 import type { ReceiverLogLine } from "../../lib/revalidation/log";
 import { type MintOptions, mintRevalidationToken } from "../../lib/revalidation/mint";
-import {
-  handleRevalidation,
-  REDIS_BUDGET_MS,
-  REVALIDATION_DURATIONS,
-  type ReceiverDeps,
-} from "../../lib/revalidation/receiver";
+import { handleRevalidation, REDIS_BUDGET_MS, type ReceiverDeps } from "../../lib/revalidation/receiver";
 import { CALL_TIMEOUT_MS, MARGIN_MS } from "../../lib/shared-tags/runtime";
 import { createTagStore } from "../../lib/shared-tags/store";
 import { SharedTagState, type TagsManifest } from "../../lib/shared-tags/sync";
@@ -63,12 +58,9 @@ export function createHarness(
     { url: options.redisUrl ?? env.url, token: options.redisToken ?? env.token },
     options.redisTimeoutMs ?? (options.productionDeadlines ? FAIL_FAST_TIMEOUT_MS : TEST_DEADLINE_MS),
   );
+  const revalidateLimit = options.revalidateLimit ?? { requests: 100_000, window: "1 m" };
   const limiters = {
-    revalidate: createLimiter("revalidate", {
-      redis,
-      setting: options.revalidateLimit ?? { requests: 100_000, window: "1 m" },
-      timeoutMs: budgetMs,
-    }),
+    revalidate: { requests: revalidateLimit.requests, windowMs: windowMs(revalidateLimit) },
     authFailures: createLimiter("auth-failures", {
       redis,
       setting: options.authFailureLimit ?? { requests: 100_000, window: "1 m" },
@@ -97,7 +89,7 @@ export function createHarness(
   });
 
   const deps: ReceiverDeps = {
-    share: async (tags) => ((await shared.invalidate(tags, REVALIDATION_DURATIONS)) ? "published" : "queued"),
+    sharedTags: () => shared,
     config: () => ({ secrets: [SECRET, PREVIOUS_SECRET], audience: AUDIENCE, idTtlSeconds: 3600 }),
     redis: () => redis,
     limiters: () => limiters,

@@ -2,7 +2,8 @@
  * Rate limits (per sender, per client IP for failed authentication) and what reaches the log.
  */
 import { describe, expect, test } from "vitest";
-import { createHarness, unique, uniqueIp } from "./harness";
+import { namespacedId, readRevalidationStatus } from "../../lib/revalidation/dedupe";
+import { createHarness, unique, uniqueIp, waitFor } from "./harness";
 
 describe("rate limit per sender", () => {
   test("per iss: over the limit is a 429 with Retry-After and RateLimit-*; another sender is unaffected", async () => {
@@ -27,6 +28,37 @@ describe("rate limit per sender", () => {
       body: { tags: ["posts"] },
     });
     expect(other.response.status).toBe(200);
+  });
+
+  test("a rate-limited delivery leaves no claim behind: 12 concurrent deliveries over a limit of 5, each 429's ID unknown at once and revalidated on its retry", async () => {
+    // The race the one-round-trip script guards against: were the claim taken before (or beside)
+    // the limit, a limited delivery would hold its ID until a release, and the sender's retry
+    // would meet it as 409 in_progress (or, released too late, never be processed at all).
+    const h = createHarness({ revalidateLimit: { requests: 5, window: "1 s" } });
+    const token = await h.token();
+    const ids = Array.from({ length: 12 }, (_, i) => unique(`race-${i}`));
+    const answers = await Promise.all(ids.map((id) => h.send({ token, body: { id, tags: ["posts"] } })));
+    const limited = ids.filter((_, i) => answers[i]?.response.status === 429);
+    const served = answers.filter(({ response }) => response.status === 200);
+    expect(served.length + limited.length).toBe(ids.length);
+    expect(limited.length).toBeGreaterThanOrEqual(ids.length - 5);
+    for (const id of limited) {
+      expect(
+        await readRevalidationStatus(h.redis, namespacedId({ iss: h.iss, scope: undefined }, id), new Date()),
+      ).toBeNull();
+    }
+    const retried = limited[0] as string;
+    let answer = "";
+    await waitFor(
+      async () => {
+        const { response, json } = await h.send({ token, body: { id: retried, tags: ["posts"] } });
+        answer = response.status === 200 ? String(json.status) : `${response.status} ${json.error?.code}`;
+        return response.status !== 429;
+      },
+      5000,
+      "the sender's window to pass",
+    );
+    expect(answer).toBe("revalidated");
   });
 
   test("a rejected body does not spend the sender's limit", async () => {
@@ -121,7 +153,7 @@ describe("the log", () => {
       tags: ["posts", "post:a"],
       outcome: "revalidated",
       status: 200,
-      redisRoundTrips: 2,
+      redisRoundTrips: 1,
       deduplicated: true,
     });
     expect(h.lines[0]?.latencyMs).toBeGreaterThanOrEqual(0);

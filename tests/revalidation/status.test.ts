@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { claimRevalidationId, namespacedId } from "../../lib/revalidation/dedupe";
 import { mintRevalidationToken } from "../../lib/revalidation/mint";
+import { RedisUnavailable } from "../../lib/revalidation/redis-budget";
 import { handleRevalidationStatus } from "../../lib/revalidation/status";
 import { createHarness, type Harness, SECRET, unique } from "./harness";
 
@@ -82,9 +83,22 @@ describe("failed: recorded with why, and the retry is processed", () => {
   });
 
   test("the shared tag state did not take it (503 not_shared)", async () => {
-    const h = createHarness({ deps: { share: async () => "queued" } });
+    // The one round trip ran in Redis but its answer was lost, and the shared tag state took
+    // nothing after it: this request holds a claim it cannot know of, released after the 503.
+    const h = createHarness({
+      deps: {
+        sharedTags: () => ({
+          publishThrough: async (_tags, _durations, run) => {
+            await run(Date.now());
+            throw new RedisUnavailable("the answer was lost");
+          },
+          invalidate: async () => false,
+        }),
+      },
+    });
     const id = unique("unshared");
     expect((await h.send({ body: { id, tags: ["posts"] } })).response.status).toBe(503);
+    await h.settle();
     expect((await status(h, id)).json).toMatchObject({
       state: "failed",
       reason: expect.stringMatching(/shared tag state/),

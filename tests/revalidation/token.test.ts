@@ -234,6 +234,37 @@ describe("the previous secret's end date (REVALIDATION_SECRET_PREVIOUS_EXPIRES)"
     expect((await h.send({ body: { tags: ["posts"] } })).response.status).toBe(200);
   });
 
+  test("a token verified before is checked against the clock on every request: past its exp, or the previous secret's end, it is refused with why", async () => {
+    let now = Date.now();
+    const end = new Date(now + 60_000);
+    const h = createHarness({
+      deps: {
+        now: () => new Date(now),
+        config: () => ({
+          secrets: [SECRET, PREVIOUS_SECRET],
+          audience: AUDIENCE,
+          idTtlSeconds: 3600,
+          previousSecretExpiresAt: end,
+        }),
+      },
+    });
+    const previous = await signedWithPrevious();
+    const current = await h.token({ expiresInSeconds: 120 });
+    for (const token of [previous, current]) {
+      for (let i = 0; i < 2; i++)
+        expect((await h.send({ token, body: { tags: ["posts"] } })).response.status).toBe(200);
+    }
+    now = end.getTime() + 1000;
+    const late = await h.send({ token: previous, body: { tags: ["posts"] } });
+    expect(late.response.status).toBe(401);
+    expect(late.json.error?.message).toContain("stopped being accepted");
+    expect((await h.send({ token: current, body: { tags: ["posts"] } })).response.status).toBe(200);
+    now += 120_000; // past exp and the 30 s tolerance
+    const expired = await h.send({ token: current, body: { tags: ["posts"] } });
+    expect(expired.response.status).toBe(401);
+    expect(expired.json.error?.message).toMatch(/expired/);
+  });
+
   test("the app warns once it is past, and only once", () => {
     const lines: string[] = [];
     const config = { secrets: [SECRET, PREVIOUS_SECRET], audience: AUDIENCE };

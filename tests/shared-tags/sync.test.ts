@@ -265,6 +265,40 @@ describe("no work twice", () => {
     expect(calls.publish).toBe(3);
   });
 
+  test("a publish made by the caller's own script is applied here and not published again on Next's echo; a direct call never stands in for an echo", async () => {
+    const { calls, store } = counted();
+    const { state, manifest } = instance({ store, intervalMs: 60_000 });
+    const t = tag("post");
+    const before = Date.now();
+    // The webhook receiver's one round trip: its script publishes (here: the store's own publish).
+    const version = await state.publishThrough(
+      [t],
+      MAX,
+      (at) => store.publish([t], at, MAX),
+      (v) => v,
+    );
+    expect(version).toBeGreaterThan(0);
+    expect(calls.publish).toBe(1);
+    expect(manifest.get(t)?.stale).toBeGreaterThanOrEqual(before);
+    expect(state.status().queued).toBe(0);
+    // The receiver's fallback (its round trip failed) while the echo above is still pending: published.
+    await state.invalidate([t], MAX, { echoExpected: true });
+    expect(calls.publish).toBe(2);
+    await state.invalidate([t], MAX); // Next's echo of the first: applied, not published
+    await state.invalidate([t], MAX); // Next's echo of the second
+    expect(calls.publish).toBe(2);
+    // A script that did not publish (a limited or duplicate delivery) changes nothing here.
+    const other = tag("post");
+    await state.publishThrough(
+      [other],
+      MAX,
+      async () => 0,
+      () => undefined,
+    );
+    expect(calls.publish).toBe(2);
+    expect(manifest.get(other)).toBeUndefined();
+  });
+
   test("announcements of this process's own publishes cost no sync", async () => {
     // A redis-server of its own: other test files publish on the shared one at any moment.
     const endpoint = await startLocalUpstash({ port: 0, log: () => {} });

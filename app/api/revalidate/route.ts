@@ -1,10 +1,11 @@
 /**
- * The revalidation webhook. All logic is in lib/revalidation/receiver.ts; this file only wires in
+ * The revalidation webhook. All logic is in lib/revalidation/receiver.ts; this file only hands in
  * Next's `revalidateTag` and `after`, which exist only inside a Next request.
  */
 import { revalidateTag } from "next/cache";
 import { after, connection } from "next/server";
-import { handleRevalidation, productionDeps } from "@/lib/revalidation/receiver";
+import { productionDeps } from "@/lib/revalidation/production";
+import { handleRevalidation } from "@/lib/revalidation/receiver";
 
 const deps = productionDeps({ revalidateTag, after });
 
