@@ -5,7 +5,7 @@
  */
 import { SignJWT } from "jose";
 import { MIN_SECRET_BYTES } from "../env";
-import { checkScopePattern } from "../tags";
+import { vocabulary as appVocabulary, type TagVocabulary } from "../tags";
 import { ID_PATTERN, ID_RULE } from "./request";
 import { ISSUER_PATTERN, MAX_SCOPE_PATTERNS, TOKEN_ALGORITHM } from "./token";
 
@@ -23,6 +23,8 @@ export type MintOptions = {
   /** Tag patterns (`posts`, `post:*`) the token may revalidate; omitted means every tag. */
   scope?: string[];
   now?: Date;
+  /** What a scope may name (default: this app's, lib/tags.ts). */
+  vocabulary?: TagVocabulary;
 };
 
 export class MintError extends Error {
@@ -60,12 +62,12 @@ export async function mintRevalidationToken(options: MintOptions): Promise<strin
     const bad = options.scope.find((pattern) => pattern.length === 0 || pattern.length > 256);
     if (options.scope.length === 0 || options.scope.length > MAX_SCOPE_PATTERNS || bad !== undefined) {
       throw new MintError(
-        `A scope is 1 to ${MAX_SCOPE_PATTERNS} tag patterns of 1 to 256 characters, e.g. posts or post:*.`,
+        `A scope is 1 to ${MAX_SCOPE_PATTERNS} tag patterns of 1 to 256 characters, each one of ${(options.vocabulary ?? appVocabulary).scopeShapes.join(", ")}.`,
       );
     }
     // A typo would make a token that revalidates nothing; a free-form prefix (`s*`) one that revalidates too much.
     for (const pattern of options.scope) {
-      const checked = checkScopePattern(pattern);
+      const checked = (options.vocabulary ?? appVocabulary).checkScopePattern(pattern);
       if (!checked.ok) throw new MintError(checked.reason);
     }
   }

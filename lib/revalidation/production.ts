@@ -9,6 +9,7 @@ import { type RateLimitSetting, rateLimitEnv, revalidationEnv } from "../env";
 import { createLimiter, windowMs } from "../rate-limit";
 import { failFastRedis } from "../redis";
 import { sharedTagState } from "../shared-tags/runtime";
+import { vocabulary } from "../tags";
 import { DEFAULT_LEASE_MS } from "./dedupe";
 import type { Limiters, SenderLimit } from "./limits";
 import { consoleLogger } from "./log";
@@ -35,6 +36,7 @@ export function productionDeps(next: Pick<ReceiverDeps, "revalidateTag" | "after
     },
     log: consoleLogger,
     clientAddress: (headers) => clientAddress(headers),
+    vocabulary,
     now: () => new Date(),
     requestId: () => crypto.randomUUID(),
     leaseMs: DEFAULT_LEASE_MS,

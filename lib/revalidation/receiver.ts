@@ -7,6 +7,7 @@
  */
 import type { ClientAddress } from "../client-ip";
 import { ConfigError, type RevalidationEnv } from "../env";
+import type { TagVocabulary } from "../tags";
 import { checkSenderLimit, type DeliveryDeps, deliver } from "./delivery";
 import { type EnvelopeDeps, ok, type Reply, type RequestContext, respond } from "./envelope";
 import { Rejection } from "./errors";
@@ -30,6 +31,8 @@ export type ReceiverDeps = DeliveryDeps &
     limiters: () => Limiters;
     /** The client's rate-limit key, by the configured trust model (lib/client-ip.ts). */
     clientAddress: (headers: Headers) => ClientAddress;
+    /** The tags this app assigns and the scopes tokens may name (lib/tags.ts `vocabulary`). */
+    vocabulary: TagVocabulary;
   };
 
 /** Answers one request. Never throws: every failure is a JSON response and a log line. */
@@ -57,9 +60,9 @@ async function receive(request: Request, deps: ReceiverDeps, context: RequestCon
 
   // 3. Content type, size, JSON, schema, ID, scope. A refused body spends none of the sender's limit.
   assertJsonContentType(request.headers);
-  const body = parseRevalidationBody(parseJson(await readBoundedBody(request)));
+  const body = parseRevalidationBody(parseJson(await readBoundedBody(request)), deps.vocabulary);
   const id = resolveRevalidationId({ bodyId: body.id, jti: token.jti, headers: request.headers });
-  assertScope(token, body.tags);
+  assertScope(token, body.tags, deps.vocabulary);
   trace.tags = body.tags;
   trace.revalidationId = id?.id ?? null;
   trace.idSource = id?.source ?? null;
@@ -105,7 +108,7 @@ async function authenticate(
 ): Promise<VerifiedToken> {
   const hasAuthorization = request.headers.has("authorization");
   try {
-    return await verifyRevalidationToken(bearerToken(request.headers), config, deps.now());
+    return await verifyRevalidationToken(bearerToken(request.headers), config, deps.now(), deps.vocabulary);
   } catch (error) {
     if (!(error instanceof Rejection)) throw error;
     // RFC 6750 §3.1: a request without credentials gets the challenge without an error code.

@@ -7,6 +7,7 @@
 import type { Redis } from "@upstash/redis";
 import { ConfigError, type RevalidationEnv } from "../env";
 import { describeError } from "../redis";
+import type { TagVocabulary } from "../tags";
 import { namespacedId, readRevalidationStatus } from "./dedupe";
 import { Rejection } from "./errors";
 import { ID_PATTERN, ID_RULE } from "./request";
@@ -18,6 +19,8 @@ export type StatusDeps = {
   now: () => Date;
   requestId: () => string;
   log: (line: Record<string, unknown>) => void;
+  /** The scopes tokens may name (lib/tags.ts `vocabulary`). */
+  vocabulary: TagVocabulary;
 };
 
 export async function handleRevalidationStatus(
@@ -61,15 +64,18 @@ async function lookUp(request: Request, rawId: string, deps: StatusDeps): Promis
     );
   }
   const hasAuthorization = request.headers.has("authorization");
-  const token = await verifyRevalidationToken(bearerToken(request.headers), config, deps.now()).catch(
-    (error: unknown) => {
-      if (!(error instanceof Rejection)) throw error;
-      const challenge = hasAuthorization
-        ? 'Bearer realm="revalidate", error="invalid_token"'
-        : 'Bearer realm="revalidate"';
-      throw new Rejection("unauthorized", error.message, { headers: { "WWW-Authenticate": challenge } });
-    },
-  );
+  const token = await verifyRevalidationToken(
+    bearerToken(request.headers),
+    config,
+    deps.now(),
+    deps.vocabulary,
+  ).catch((error: unknown) => {
+    if (!(error instanceof Rejection)) throw error;
+    const challenge = hasAuthorization
+      ? 'Bearer realm="revalidate", error="invalid_token"'
+      : 'Bearer realm="revalidate"';
+    throw new Rejection("unauthorized", error.message, { headers: { "WWW-Authenticate": challenge } });
+  });
   let id: string;
   try {
     id = decodeURIComponent(rawId);

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { errors, jwtVerify } from "jose";
 import { z } from "zod";
-import { checkScopePattern, scopeCovers } from "../tags";
+import { vocabulary as appVocabulary, type TagVocabulary } from "../tags";
 import { Rejection } from "./errors";
 
 export const TOKEN_ALGORITHM = "HS256";
@@ -20,27 +20,41 @@ export const MAX_SCOPE_PATTERNS = 64;
 /** `iss` names the sender in rate-limit keys, revalidation-ID namespaces and logs, so it is kept tame. */
 export const ISSUER_PATTERN = /^[A-Za-z0-9._:@/+-]{1,100}$/;
 
-const claimsSchema = z.object({
-  iss: z
-    .string({ error: "must be a string" })
-    .regex(ISSUER_PATTERN, "must be 1 to 100 of A-Z a-z 0-9 . _ : @ / + -"),
-  jti: z.string().optional(),
-  exp: z.number(),
-  scope: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .max(256)
-        .superRefine((pattern, ctx) => {
-          const checked = checkScopePattern(pattern);
-          if (!checked.ok) ctx.addIssue({ code: "custom", message: checked.reason });
-        }),
-    )
-    .min(1)
-    .max(MAX_SCOPE_PATTERNS)
-    .optional(),
-});
+/** The claims we read, with scope patterns checked against a tag vocabulary (lib/tags.ts). */
+function claimsSchemaOf(vocabulary: TagVocabulary) {
+  return z.object({
+    iss: z
+      .string({ error: "must be a string" })
+      .regex(ISSUER_PATTERN, "must be 1 to 100 of A-Z a-z 0-9 . _ : @ / + -"),
+    jti: z.string().optional(),
+    exp: z.number(),
+    scope: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(256)
+          .superRefine((pattern, ctx) => {
+            const checked = vocabulary.checkScopePattern(pattern);
+            if (!checked.ok) ctx.addIssue({ code: "custom", message: checked.reason });
+          }),
+      )
+      .min(1)
+      .max(MAX_SCOPE_PATTERNS)
+      .optional(),
+  });
+}
+
+const claimsSchemas = new WeakMap<TagVocabulary, ReturnType<typeof claimsSchemaOf>>();
+
+function claimsSchemaFor(vocabulary: TagVocabulary): ReturnType<typeof claimsSchemaOf> {
+  let schema = claimsSchemas.get(vocabulary);
+  if (!schema) {
+    schema = claimsSchemaOf(vocabulary);
+    claimsSchemas.set(vocabulary, schema);
+  }
+  return schema;
+}
 
 export type VerifiedToken = {
   iss: string;
@@ -126,9 +140,10 @@ const VERIFIED_CACHE_SIZE = 256;
 type Verified = { token: VerifiedToken; notBefore: number | undefined; previous: boolean };
 const verified = new Map<string, Verified>();
 
-function verifiedKey(token: string, config: TokenConfig): string {
+function verifiedKey(token: string, config: TokenConfig, vocabulary: TagVocabulary): string {
+  // The vocabulary decides which scopes are valid, so a token verified under another one is another entry.
   return createHash("sha256")
-    .update(`${config.audience}\0${config.secrets.join("\0")}\0${token}`)
+    .update(`${config.audience}\0${config.secrets.join("\0")}\0${vocabulary.scopeShapes.join(" ")}\0${token}`)
     .digest("base64url");
 }
 
@@ -155,6 +170,7 @@ export async function verifyRevalidationToken(
   token: string | undefined,
   config: TokenConfig,
   now: Date,
+  vocabulary: TagVocabulary = appVocabulary,
 ): Promise<VerifiedToken> {
   if (token === undefined) {
     throw new Rejection("unauthorized", `No token: send \`Authorization: Bearer <token>\`. ${FIX}`);
@@ -169,7 +185,7 @@ export async function verifyRevalidationToken(
   warnIfPreviousSecretExpired(config, now);
   const previousExpired =
     config.previousSecretExpiresAt !== undefined && now > config.previousSecretExpiresAt;
-  const cacheKey = verifiedKey(token, config);
+  const cacheKey = verifiedKey(token, config, vocabulary);
   const known = verified.get(cacheKey);
   if (known && stillValid(known, now, previousExpired)) return known.token;
   verified.delete(cacheKey);
@@ -189,7 +205,7 @@ export async function verifyRevalidationToken(
           `The token is signed with the previous secret, which stopped being accepted at ${config.previousSecretExpiresAt?.toISOString()}. ${FIX}`,
         );
       }
-      const claims = readClaims(payload);
+      const claims = readClaims(payload, vocabulary);
       remember(cacheKey, {
         token: claims,
         notBefore: typeof payload.nbf === "number" ? payload.nbf : undefined,
@@ -206,7 +222,7 @@ export async function verifyRevalidationToken(
   throw new Rejection("unauthorized", explain(lastError, config.audience));
 }
 
-function readClaims(payload: Record<string, unknown>): VerifiedToken {
+function readClaims(payload: Record<string, unknown>, vocabulary: TagVocabulary): VerifiedToken {
   if (payload.iss === undefined) {
     // Refused rather than namespaced by a hash of the token: see "Senders" in receiver-contract.md.
     throw new Rejection(
@@ -214,7 +230,7 @@ function readClaims(payload: Record<string, unknown>): VerifiedToken {
       "The token has no `iss` claim. Every token must name its sender: rate limits and revalidation IDs are kept per `iss`, so senders can never block or de-duplicate each other. Mint one with `npm run token -- --iss <sender>` (or set `iss` in your backend's signer).",
     );
   }
-  const result = claimsSchema.safeParse(payload);
+  const result = claimsSchemaFor(vocabulary).safeParse(payload);
   if (!result.success) {
     const issue = result.error.issues[0];
     const claim = issue?.path[0] === undefined ? "claims" : String(issue.path[0]);
@@ -269,13 +285,21 @@ function explain(error: unknown, audience: string): string {
 }
 
 /** Tags the token's scope does not cover: a 403 when not empty. */
-export function tagsOutsideScope(scope: string[] | undefined, tags: string[]): string[] {
+export function tagsOutsideScope(
+  scope: string[] | undefined,
+  tags: string[],
+  vocabulary: TagVocabulary = appVocabulary,
+): string[] {
   if (!scope) return [];
-  return tags.filter((tag) => !scope.some((pattern) => scopeCovers(pattern, tag)));
+  return tags.filter((tag) => !scope.some((pattern) => vocabulary.scopeCovers(pattern, tag)));
 }
 
-export function assertScope(token: VerifiedToken, tags: string[]): void {
-  const outside = tagsOutsideScope(token.scope, tags);
+export function assertScope(
+  token: VerifiedToken,
+  tags: string[],
+  vocabulary: TagVocabulary = appVocabulary,
+): void {
+  const outside = tagsOutsideScope(token.scope, tags, vocabulary);
   if (outside.length === 0) return;
   throw new Rejection(
     "forbidden",

@@ -17,6 +17,7 @@ import { handleRevalidation, REDIS_BUDGET_MS, type ReceiverDeps } from "../../li
 import { CALL_TIMEOUT_MS, MARGIN_MS } from "../../lib/shared-tags/runtime";
 import { createTagStore } from "../../lib/shared-tags/store";
 import { SharedTagState, type TagsManifest } from "../../lib/shared-tags/sync";
+import { testVocabulary } from "../setup/tag-vocabulary";
 
 export const SECRET = "test-current-secret-0123456789-abcdefghijklmnop";
 export const PREVIOUS_SECRET = "test-previous-secret-0123456789-abcdefghijklmn";
@@ -103,6 +104,8 @@ export function createHarness(
     log: (line) => lines.push(line),
     // As behind one proxy that appends the client's address: each harness gets its own bucket.
     clientAddress: (headers) => clientAddress(headers, { mode: "proxies", count: 1 }),
+    // A fixed vocabulary of the tests' own: they keep passing when the app's entities change.
+    vocabulary: testVocabulary,
     now: () => new Date(),
     requestId: () => crypto.randomUUID(),
     leaseMs: DEFAULT_LEASE_MS,
@@ -111,7 +114,13 @@ export function createHarness(
   };
 
   async function token(claims: Partial<MintOptions> = {}): Promise<string> {
-    return mintRevalidationToken({ secret: SECRET, expiresInSeconds: 300, issuer: iss, ...claims });
+    return mintRevalidationToken({
+      secret: SECRET,
+      expiresInSeconds: 300,
+      issuer: iss,
+      vocabulary: testVocabulary,
+      ...claims,
+    });
   }
 
   /** A request as a sender makes it; `token: null` sends no Authorization header. */

@@ -6,6 +6,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, test } from "vitest";
 import { MintError, mintRevalidationToken, parseDuration } from "../../lib/revalidation/mint";
 import { SCOPE_SHAPES } from "../../lib/tags";
+import { testVocabulary } from "../setup/tag-vocabulary";
 import { SECRET } from "./harness";
 
 describe("mintRevalidationToken", () => {
@@ -37,7 +38,9 @@ describe("mintRevalidationToken", () => {
     [
       "a scope typo",
       { scope: ["pots"] },
-      new RegExp(`"pots" is not valid: use one of ${SCOPE_SHAPES.join(", ").replace(/[*]/g, "\\*")} \\(`),
+      new RegExp(
+        `"pots" is not valid: use one of ${testVocabulary.scopeShapes.join(", ").replace(/[*]/g, "\\*")} \\(`,
+      ),
     ],
     ["a free-form prefix (s*)", { scope: ["s*"] }, /"s\*" is not valid/],
     ["a prefix without its colon (post*)", { scope: ["post*"] }, /"post\*" is not valid/],
@@ -45,7 +48,13 @@ describe("mintRevalidationToken", () => {
     ["no expiry", { expiresInSeconds: 0 }, /expiry/],
   ])("refuses %s", async (_, options, message) => {
     const mint = () =>
-      mintRevalidationToken({ secret: SECRET, expiresInSeconds: 60, issuer: "cms", ...options });
+      mintRevalidationToken({
+        secret: SECRET,
+        expiresInSeconds: 60,
+        issuer: "cms",
+        vocabulary: testVocabulary,
+        ...options,
+      });
     await expect(mint()).rejects.toThrow(message);
     await expect(mint()).rejects.toBeInstanceOf(MintError);
   });
@@ -56,6 +65,7 @@ describe("mintRevalidationToken", () => {
       expiresInSeconds: 60,
       issuer: "cms",
       scope: ["post:*", "posts", "*", "comments:*", "post:hello-world"],
+      vocabulary: testVocabulary,
     });
     expect(decodeJwt(token).scope).toEqual(["post:*", "posts", "*", "comments:*", "post:hello-world"]);
   });

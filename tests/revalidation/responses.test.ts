@@ -3,7 +3,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { ConfigError } from "../../lib/env";
-import { TAG_SHAPES } from "../../lib/tags";
+import { testVocabulary } from "../setup/tag-vocabulary";
 import { createHarness, type Json, unique, waitFor } from "./harness";
 
 function expectEnvelope(response: Response, json: Json): void {
@@ -102,7 +102,7 @@ describe("400", () => {
     expect(response.status).toBe(400);
     expect(json.error?.code).toBe("unknown_tag");
     expect(json.error?.message).toContain('"psot:hello"');
-    for (const shape of TAG_SHAPES) expect(json.error?.message).toContain(shape);
+    for (const shape of testVocabulary.shapes) expect(json.error?.message).toContain(shape);
     expect(json.error?.issues?.[0]?.path).toBe("tags.1");
     expect(h.revalidated).toEqual([]);
   });

@@ -22,6 +22,7 @@ async function status(h: Harness, id: string, token?: string | null) {
       now: () => new Date(),
       requestId: () => "status-test",
       log: () => {},
+      vocabulary: h.deps.vocabulary,
     },
   );
   return { response, json: (await response.json()) as Record<string, unknown> };

@@ -5,7 +5,7 @@
 import { base64url, SignJWT } from "jose";
 import { describe, expect, test } from "vitest";
 import { MAX_TOKEN_LENGTH, warnIfPreviousSecretExpired } from "../../lib/revalidation/token";
-import { SCOPE_SHAPES } from "../../lib/tags";
+import { testVocabulary } from "../setup/tag-vocabulary";
 import { AUDIENCE, createHarness, PREVIOUS_SECRET, SECRET } from "./harness";
 
 const key = (secret: string) => new TextEncoder().encode(secret);
@@ -148,7 +148,7 @@ describe("rejected", () => {
       await expectRejected(
         token,
         new RegExp(
-          `scope.*${escapeRegExp(JSON.stringify(pattern))} is not valid: use one of ${escapeRegExp(SCOPE_SHAPES.join(", "))} \\(`,
+          `scope.*${escapeRegExp(JSON.stringify(pattern))} is not valid: use one of ${escapeRegExp(testVocabulary.scopeShapes.join(", "))} \\(`,
         ),
       );
     },

@@ -6,6 +6,7 @@ import { connection } from "next/server";
 import { revalidationEnv } from "@/lib/env";
 import { failFastRedis } from "@/lib/redis";
 import { handleRevalidationStatus } from "@/lib/revalidation/status";
+import { vocabulary } from "@/lib/tags";
 
 export async function GET(
   request: Request,
@@ -19,5 +20,6 @@ export async function GET(
     now: () => new Date(),
     requestId: () => crypto.randomUUID(),
     log: (line) => console.error(JSON.stringify(line)),
+    vocabulary,
   });
 }
