@@ -79,7 +79,7 @@ test("the token CLI refuses a scope such as s*, listing the valid patterns", () 
   });
   expect(result.status).toBe(1);
   expect(result.stdout).toBe("");
-  expect(result.stderr).toContain(`Scope pattern "s*" is not valid: use one of ${SCOPE_SHAPES.join(", ")} (`);
+  expect(result.stderr).toContain(`Scope pattern "s*" is not valid: use one of ${SCOPE_SHAPES.join(", ")}`);
   expect(result.stderr).not.toContain(SECRET);
 }, 60_000);
 
