@@ -8,9 +8,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { form, randomIp, useTrust } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
-vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
+vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
 const { initialState } = await import("@/lib/action-state");
@@ -19,21 +20,6 @@ const { rateLimitEnv } = await import("@/lib/env");
 const { writePost } = await import("@/lib/posts");
 const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");
 const { addCommentAction } = await import("@/app/posts/[slug]/actions");
-
-function form(fields: Record<string, string>): FormData {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(fields)) data.set(name, value);
-  return data;
-}
-
-const randomOctet = () => Math.floor(Math.random() * 250);
-const randomIp = () => `10.${randomOctet()}.${randomOctet()}.${randomOctet()}`;
-
-function useTrust(trust: Record<string, string>) {
-  for (const name of ["TRUSTED_PROXY_COUNT", "CLIENT_IP_HEADER", "VERCEL"])
-    vi.stubEnv(name, trust[name] ?? "");
-  rateLimitEnv.reset();
-}
 
 beforeAll(() => {
   vi.stubEnv("RATE_LIMIT_COMMENTS", "5/1m");

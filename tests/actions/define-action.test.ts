@@ -9,6 +9,7 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import type { ActionLogLine } from "@/lib/actions";
+import { form, redirectOf } from "./helpers";
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
@@ -17,24 +18,6 @@ const { redirect } = await import("next/navigation");
 const { ActionError, defineAction } = await import("@/lib/actions");
 const { initialState } = await import("@/lib/action-state");
 const idleState = initialState<never>();
-
-function form(fields: Record<string, string>): FormData {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(fields)) data.set(name, value);
-  return data;
-}
-
-/** Resolves to the redirect target when `promise` rejects with Next's redirect error. */
-async function redirectOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    const digest = (error as { digest?: string }).digest ?? "";
-    if (digest.startsWith("NEXT_REDIRECT")) return digest.split(";")[2] ?? "";
-    throw error;
-  }
-  throw new Error("expected a redirect");
-}
 
 beforeEach(() => {
   vi.mocked(updateTag).mockClear();

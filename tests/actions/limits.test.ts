@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { form, randomIp, useTrust } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
-vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
+vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
@@ -14,15 +15,6 @@ const { signIn } = await import("@/app/admin/actions");
 
 const PASSWORD = "vitest-limits-admin-password";
 
-function form(fields: Record<string, string>): FormData {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(fields)) data.set(name, value);
-  return data;
-}
-
-const randomOctet = () => Math.floor(Math.random() * 250);
-const randomIp = () => `10.${randomOctet()}.${randomOctet()}.${randomOctet()}`;
-
 /** Runs `attempt` as a sign-in, telling a redirect (signed in) from a returned state. */
 async function trySignIn(password: string): Promise<"signed-in" | "wrong" | "blocked" | string> {
   try {
@@ -34,12 +26,6 @@ async function trySignIn(password: string): Promise<"signed-in" | "wrong" | "blo
     if (String((error as { digest?: string }).digest ?? "").startsWith("NEXT_REDIRECT")) return "signed-in";
     throw error;
   }
-}
-
-function useTrust(trust: Record<string, string>) {
-  for (const name of ["TRUSTED_PROXY_COUNT", "CLIENT_IP_HEADER", "VERCEL"])
-    vi.stubEnv(name, trust[name] ?? "");
-  rateLimitEnv.reset();
 }
 
 beforeAll(() => {

@@ -11,7 +11,7 @@ import { type OutageEndpoint, outageEndpoint } from "../setup/outage";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 
-vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
+vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 

@@ -8,9 +8,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { form, redirectOf } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
-vi.mock("next/headers", async () => (await import("./next-request")).fakeNextHeaders(request));
+vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
@@ -25,24 +26,6 @@ const SESSION_COOKIE = sessionCookieName();
 const { addCommentAction, editPostAction } = await import("@/app/posts/[slug]/actions");
 
 const PASSWORD = "vitest-admin-password";
-
-function form(fields: Record<string, string>): FormData {
-  const data = new FormData();
-  for (const [name, value] of Object.entries(fields)) data.set(name, value);
-  return data;
-}
-
-/** Resolves to the redirect target when `promise` rejects with Next's redirect error. */
-async function redirectOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    const digest = (error as { digest?: string }).digest ?? "";
-    if (digest.startsWith("NEXT_REDIRECT")) return digest.split(";")[2] ?? "";
-    throw error;
-  }
-  throw new Error("expected a redirect");
-}
 
 async function newPost(): Promise<string> {
   const slug = `vitest-${randomUUID().slice(0, 8)}`;
