@@ -647,7 +647,7 @@ is a finding to explain, not a failed build.`;
 function sharedMachineNote(results: BenchResults): string {
   const [load] = results.machine.loadAverage;
   if (load === undefined || load < results.machine.cores / 4) return "";
-  return `**The machine was shared during this run** (load average ${load} over the minute before it started, on ${results.machine.cores} cores): absolute numbers are lower and noisier than on an idle machine; the ratios to the baseline, measured in the same minutes, are what to read.`;
+  return `**The machine was not idle when this run started** (load average ${load} over the minute before, on ${results.machine.cores} cores: another job, or one that had just ended): absolute numbers may be lower and noisier than on an idle machine; the ratios to the baseline, measured in the same minutes, are what to read.`;
 }
 
 export function renderReport(results: BenchResults): string {
