@@ -7,14 +7,13 @@
  * `next dev`, not `next start`: this is about the first-run experience, not about caching.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "@playwright/test";
+import { freshCopy } from "../tests/setup/fresh-copy";
 
 const run = promisify(execFile);
-const root = join(import.meta.dirname, "..");
 const port = Number(process.env.E2E_FIRST_RUN_PORT ?? 3130);
 const site = `http://localhost:${port}`;
 
@@ -30,33 +29,11 @@ function bareEnvironment(): NodeJS.ProcessEnv {
   return env as NodeJS.ProcessEnv;
 }
 
-/** A fresh copy of the repository's files (what a clone holds), with node_modules hard-linked in. */
-function freshClone(): string {
-  const dir = mkdtempSync(join(tmpdir(), "fresh-clone-"));
-  const files = spawnSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-    cwd: root,
-    encoding: "utf8",
-  }).stdout.split("\0");
-  for (const file of files.filter(Boolean)) {
-    if (/^\.env(?!\.example$)/.test(file)) continue;
-    mkdirSync(dirname(join(dir, file)), { recursive: true });
-    try {
-      writeFileSync(join(dir, file), readFileSync(join(root, file)));
-    } catch {
-      // A file deleted in the working tree but still in the index: a clone would not have it either.
-    }
-  }
-  // Hard links: Turbopack refuses a symlinked node_modules, and a real copy is 500 MB.
-  const linked = spawnSync("cp", ["-al", join(root, "node_modules"), join(dir, "node_modules")]);
-  if (linked.status !== 0) spawnSync("cp", ["-r", join(root, "node_modules"), join(dir, "node_modules")]);
-  return dir;
-}
-
 test("npm run dev with no configuration: webhook and editing work, and production refuses the dev values", async ({
   page,
 }) => {
   test.setTimeout(240_000);
-  const dir = freshClone();
+  const dir = freshCopy();
   const tsx = join(dir, "node_modules", ".bin", "tsx");
   const env = bareEnvironment();
   let dev: ChildProcess | undefined;
