@@ -215,17 +215,18 @@ async function main(): Promise<void> {
   await (await fetch(`${baselineUrl}/`)).arrayBuffer();
   await waitForQuiet(context);
 
+  const pageLoad = {
+    staticPath,
+    durationSeconds: plan.loadSeconds,
+    warmupSeconds: plan.warmupSeconds,
+    connections: 10,
+    rounds: plan.rounds,
+  };
   // First, before any revalidation: a page revalidated moments ago is served stale while it re-renders.
   if (only) {
     if (only === "receiver") await receiverMeasures(context, productLog);
     else {
-      const page = await measureCachedPage(context, {
-        staticPath,
-        durationSeconds: plan.loadSeconds,
-        warmupSeconds: plan.warmupSeconds,
-        connections: 10,
-        rounds: plan.rounds,
-      });
+      const page = await measureCachedPage(context, pageLoad);
       progress(
         `  page ${Math.round(page.page.requestsPerSecond)} req/s, static ${Math.round(page.staticFile.requestsPerSecond)} req/s; server CPU/request ${page.cpu.page.toFixed(2)} vs ${page.cpu.staticFile.toFixed(2)} ms`,
       );
@@ -237,13 +238,7 @@ async function main(): Promise<void> {
     return;
   }
   progress("cached home page vs a static file of the same size …");
-  const cachedPage = await measureCachedPage(context, {
-    staticPath,
-    durationSeconds: plan.loadSeconds,
-    warmupSeconds: plan.warmupSeconds,
-    connections: 10,
-    rounds: plan.rounds,
-  });
+  const cachedPage = await measureCachedPage(context, pageLoad);
   progress(
     `  page ${Math.round(cachedPage.page.requestsPerSecond)} req/s (p99 ${cachedPage.page.latency.p99} ms), static ${Math.round(cachedPage.staticFile.requestsPerSecond)} req/s (p99 ${cachedPage.staticFile.latency.p99} ms), ${cachedPage.bytes} bytes; server CPU/request ${cachedPage.cpu.page.toFixed(2)} vs ${cachedPage.cpu.staticFile.toFixed(2)} ms`,
   );
