@@ -7,8 +7,8 @@
  * and this file's tests run one after another (Vitest runs a file's tests in order).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { form, randomIp, useTrust } from "./helpers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { form, randomIp, stubEnvForFile, useTrust } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
@@ -16,21 +16,14 @@ vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife:
 
 const { initialState } = await import("@/lib/action-state");
 const idleState = initialState<never>();
-const { rateLimitEnv } = await import("@/lib/env");
 const { writePost } = await import("@/lib/posts");
 const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");
 const { addCommentAction } = await import("@/app/posts/[slug]/actions");
 
-beforeAll(() => {
-  vi.stubEnv("RATE_LIMIT_COMMENTS", "5/1m");
-  vi.stubEnv("RATE_LIMIT_COMMENTS_PER_POST", "4/1m");
-  vi.stubEnv("RATE_LIMIT_COMMENTS_SITE", "10/1m");
-  rateLimitEnv.reset();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  rateLimitEnv.reset();
+stubEnvForFile({
+  RATE_LIMIT_COMMENTS: "5/1m",
+  RATE_LIMIT_COMMENTS_PER_POST: "4/1m",
+  RATE_LIMIT_COMMENTS_SITE: "10/1m",
 });
 
 beforeEach(async () => {

@@ -4,8 +4,8 @@
  * `vi.hoisted` (so the mock factory can see it) and hands to `vi.mock("next/headers", ...)`.
  * And the small helpers every file needs: a form, a redirect's target, a client address.
  */
-import { vi } from "vitest";
-import { rateLimitEnv } from "@/lib/env";
+import { afterAll, beforeAll, vi } from "vitest";
+import { adminEnv, rateLimitEnv } from "@/lib/env";
 export type FakeRequest = { cookies: Map<string, string>; headers: Headers };
 
 export function fakeNextHeaders(request: FakeRequest) {
@@ -49,4 +49,18 @@ export function useTrust(trust: Record<string, string>): void {
   for (const name of ["TRUSTED_PROXY_COUNT", "CLIENT_IP_HEADER", "VERCEL"])
     vi.stubEnv(name, trust[name] ?? "");
   rateLimitEnv.reset();
+}
+
+/** Sets environment variables for the file's tests, and puts everything back after them. */
+export function stubEnvForFile(variables: Record<string, string>): void {
+  beforeAll(() => {
+    for (const [name, value] of Object.entries(variables)) vi.stubEnv(name, value);
+    adminEnv.reset();
+    rateLimitEnv.reset();
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+    adminEnv.reset();
+    rateLimitEnv.reset();
+  });
 }

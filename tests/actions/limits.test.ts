@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { form, randomIp, useTrust } from "./helpers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { form, randomIp, stubEnvForFile, useTrust } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
 
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
-const { adminEnv, rateLimitEnv } = await import("@/lib/env");
+const { adminEnv } = await import("@/lib/env");
 const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");
 const { endAdminSession, hasAdminSession, sessionCookieName, startAdminSession } = await import(
   "@/lib/session"
@@ -28,19 +28,11 @@ async function trySignIn(password: string): Promise<"signed-in" | "wrong" | "blo
   }
 }
 
-beforeAll(() => {
-  vi.stubEnv("ADMIN_PASSWORD", PASSWORD);
-  vi.stubEnv("ADMIN_SESSION_SECRET", "vitest-limits-session-secret-0123456789abcdef");
-  vi.stubEnv("RATE_LIMIT_SIGN_IN", "5/1m");
-  vi.stubEnv("RATE_LIMIT_SIGN_IN_SITE", "12/1m");
-  adminEnv.reset();
-  rateLimitEnv.reset();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  adminEnv.reset();
-  rateLimitEnv.reset();
+stubEnvForFile({
+  ADMIN_PASSWORD: PASSWORD,
+  ADMIN_SESSION_SECRET: "vitest-limits-session-secret-0123456789abcdef",
+  RATE_LIMIT_SIGN_IN: "5/1m",
+  RATE_LIMIT_SIGN_IN_SITE: "12/1m",
 });
 
 beforeEach(async () => {

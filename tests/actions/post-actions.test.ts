@@ -7,8 +7,8 @@
  * error whose digest starts with NEXT_REDIRECT, which is what Next.js catches.
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { form, redirectOf } from "./helpers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { form, randomIp, redirectOf, stubEnvForFile } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
@@ -18,7 +18,6 @@ vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife:
 const { updateTag } = await import("next/cache");
 const { initialState } = await import("@/lib/action-state");
 const idleState = initialState<never>();
-const { adminEnv, rateLimitEnv } = await import("@/lib/env");
 const { readComments } = await import("@/lib/comments");
 const { readDraft, readPost, writePost } = await import("@/lib/posts");
 const { sessionCookieName, sessionKey, signSessionToken, startAdminSession } = await import("@/lib/session");
@@ -33,28 +32,18 @@ async function newPost(): Promise<string> {
   return slug;
 }
 
-beforeAll(() => {
-  vi.stubEnv("ADMIN_PASSWORD", PASSWORD);
-  vi.stubEnv("ADMIN_SESSION_SECRET", "vitest-session-secret-0123456789abcdef");
+stubEnvForFile({
+  ADMIN_PASSWORD: PASSWORD,
+  ADMIN_SESSION_SECRET: "vitest-session-secret-0123456789abcdef",
   // As behind one proxy that appends the client's address, so each test below has its own bucket.
-  vi.stubEnv("TRUSTED_PROXY_COUNT", "1");
-  adminEnv.reset();
-  rateLimitEnv.reset();
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-  adminEnv.reset();
-  rateLimitEnv.reset();
+  TRUSTED_PROXY_COUNT: "1",
 });
 
 beforeEach(() => {
   vi.mocked(updateTag).mockClear();
   request.cookies.clear();
   // A unique client address per test: the comment limiter counts per address in the shared Redis.
-  request.headers = new Headers({
-    "x-forwarded-for": `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`,
-  });
+  request.headers = new Headers({ "x-forwarded-for": randomIp() });
 });
 
 describe("editPostAction", () => {
