@@ -101,11 +101,7 @@ const sharedOff = { sharedTags: () => undefined };
 describe("Redis unreachable, self-hosted: applied on this instance, answered 503 not_shared, never a 200 that could be lost", () => {
   test("nothing listening (connection refused)", async () => {
     const port = await closedPort();
-    const h = createHarness({
-      redisUrl: `http://127.0.0.1:${port}`,
-      redisToken: "irrelevant",
-      productionDeadlines: true,
-    });
+    const h = harnessAt(port);
     const id = unique("down");
     const started = performance.now();
     const { response, json } = await h.send({ body: { id, tags: ["posts", "post:a"] } });
@@ -128,11 +124,7 @@ describe("Redis unreachable, self-hosted: applied on this instance, answered 503
   test("an endpoint that accepts connections and never answers: the answer still comes in about two seconds", async () => {
     const { port, close } = await blackHole();
     cleanups.push(close);
-    const h = createHarness({
-      redisUrl: `http://127.0.0.1:${port}`,
-      redisToken: "irrelevant",
-      productionDeadlines: true,
-    });
+    const h = harnessAt(port);
     const started = performance.now();
     const { response } = await h.send({ body: { id: unique("hang"), tags: ["posts"] } });
     const elapsed = performance.now() - started;
@@ -166,12 +158,7 @@ describe("Redis unreachable, self-hosted: applied on this instance, answered 503
 describe("Redis unreachable where the shared layer is off (Vercel): still revalidated, within about a second", () => {
   test("nothing listening (connection refused)", async () => {
     const port = await closedPort();
-    const h = createHarness({
-      redisUrl: `http://127.0.0.1:${port}`,
-      redisToken: "irrelevant",
-      productionDeadlines: true,
-      deps: sharedOff,
-    });
+    const h = harnessAt(port, sharedOff);
     const id = unique("down");
     const started = performance.now();
     const { response, json } = await h.send({ body: { id, tags: ["posts", "post:a"] } });
@@ -191,12 +178,7 @@ describe("Redis unreachable where the shared layer is off (Vercel): still revali
   test("an endpoint that accepts connections and never answers", async () => {
     const { port, close } = await blackHole();
     cleanups.push(close);
-    const h = createHarness({
-      redisUrl: `http://127.0.0.1:${port}`,
-      redisToken: "irrelevant",
-      productionDeadlines: true,
-      deps: sharedOff,
-    });
+    const h = harnessAt(port, sharedOff);
     const started = performance.now();
     const { response, json } = await h.send({ body: { id: unique("hang"), tags: ["posts"] } });
     const elapsed = performance.now() - started;
@@ -208,11 +190,7 @@ describe("Redis unreachable where the shared layer is off (Vercel): still revali
 
   test("a bad token is still a 401 (nothing but Redis fails open)", async () => {
     const port = await closedPort();
-    const h = createHarness({
-      redisUrl: `http://127.0.0.1:${port}`,
-      redisToken: "irrelevant",
-      productionDeadlines: true,
-    });
+    const h = harnessAt(port);
     const { response } = await h.send({ token: "bad.token.here", body: { tags: ["posts"] } });
     expect(response.status).toBe(401);
     expect(h.revalidated).toEqual([]);
@@ -261,6 +239,16 @@ test("done is kept for idTtlSeconds and the recent log is capped", async () => {
     deduplicated: true,
   });
 });
+
+/** A harness whose Redis is expected at `port` on loopback, with the production deadlines. */
+function harnessAt(port: number, deps?: typeof sharedOff) {
+  return createHarness({
+    redisUrl: `http://127.0.0.1:${port}`,
+    redisToken: "irrelevant",
+    productionDeadlines: true,
+    ...(deps ? { deps } : {}),
+  });
+}
 
 async function closedPort(): Promise<number> {
   const server = createServer();
