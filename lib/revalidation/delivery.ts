@@ -265,8 +265,9 @@ export async function deliver(
     );
   }
 
-  // 6b, when the round trip failed: publish the way every other invalidation made here is published (applied, and queued
-  // when Redis still does not answer). Only a publish that Redis holds may be answered 200.
+  // 6b, when the round trip failed: publish the way every other invalidation made here is
+  // published (applied, and queued when Redis still does not answer). Only a publish that Redis
+  // holds may be answered 200.
   if (!admitted && shared) {
     const published = await shared.invalidate(body.tags, REVALIDATION_DURATIONS, { echoExpected: true });
     if (!published) {
