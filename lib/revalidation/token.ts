@@ -45,16 +45,20 @@ function claimsSchemaOf(vocabulary: TagVocabulary) {
   });
 }
 
-const claimsSchemas = new WeakMap<TagVocabulary, ReturnType<typeof claimsSchemaOf>>();
-
-function claimsSchemaFor(vocabulary: TagVocabulary): ReturnType<typeof claimsSchemaOf> {
-  let schema = claimsSchemas.get(vocabulary);
-  if (!schema) {
-    schema = claimsSchemaOf(vocabulary);
-    claimsSchemas.set(vocabulary, schema);
-  }
-  return schema;
+/** `make(vocabulary)`, made once per vocabulary (the app has one; tests have their own). */
+function perVocabulary<T>(make: (vocabulary: TagVocabulary) => T): (vocabulary: TagVocabulary) => T {
+  const made = new WeakMap<TagVocabulary, T>();
+  return (vocabulary) => {
+    let value = made.get(vocabulary);
+    if (value === undefined) {
+      value = make(vocabulary);
+      made.set(vocabulary, value);
+    }
+    return value;
+  };
 }
+
+const claimsSchemaFor = perVocabulary(claimsSchemaOf);
 
 export type VerifiedToken = {
   iss: string;
@@ -138,12 +142,13 @@ function keyOf(secret: string): Promise<CryptoKey> {
  */
 const VERIFIED_CACHE_SIZE = 256;
 type Verified = { token: VerifiedToken; notBefore: number | undefined; previous: boolean };
-const verified = new Map<string, Verified>();
+// One memory per vocabulary: it decides which scopes are valid, so a token verified under another
+// vocabulary (only tests have another) is not verified under this one.
+const verifiedFor = perVocabulary(() => new Map<string, Verified>());
 
-function verifiedKey(token: string, config: TokenConfig, vocabulary: TagVocabulary): string {
-  // The vocabulary decides which scopes are valid, so a token verified under another one is another entry.
+function verifiedKey(token: string, config: TokenConfig): string {
   return createHash("sha256")
-    .update(`${config.audience}\0${config.secrets.join("\0")}\0${vocabulary.scopeShapes.join(" ")}\0${token}`)
+    .update(`${config.audience}\0${config.secrets.join("\0")}\0${token}`)
     .digest("base64url");
 }
 
@@ -154,7 +159,7 @@ function stillValid(known: Verified, now: Date, previousExpired: boolean): boole
   return known.notBefore === undefined || known.notBefore <= seconds + CLOCK_TOLERANCE_SECONDS;
 }
 
-function remember(key: string, entry: Verified): void {
+function remember(verified: Map<string, Verified>, key: string, entry: Verified): void {
   if (verified.size >= VERIFIED_CACHE_SIZE) {
     const oldest = verified.keys().next().value;
     if (oldest !== undefined) verified.delete(oldest);
@@ -185,7 +190,8 @@ export async function verifyRevalidationToken(
   warnIfPreviousSecretExpired(config, now);
   const previousExpired =
     config.previousSecretExpiresAt !== undefined && now > config.previousSecretExpiresAt;
-  const cacheKey = verifiedKey(token, config, vocabulary);
+  const verified = verifiedFor(vocabulary);
+  const cacheKey = verifiedKey(token, config);
   const known = verified.get(cacheKey);
   if (known && stillValid(known, now, previousExpired)) return known.token;
   verified.delete(cacheKey);
@@ -206,7 +212,7 @@ export async function verifyRevalidationToken(
         );
       }
       const claims = readClaims(payload, vocabulary);
-      remember(cacheKey, {
+      remember(verified, cacheKey, {
         token: claims,
         notBefore: typeof payload.nbf === "number" ? payload.nbf : undefined,
         previous: index > 0,
