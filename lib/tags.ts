@@ -251,7 +251,8 @@ export function createVocabulary(entities: Readonly<Record<string, EntityDeclara
   const records = declared.flatMap(([entity, d]) => (d.record ? [{ entity, ...d.record }] : []));
   const recordPrefixes = new Map(records.map((record) => [record.prefix, record]));
 
-  const shapes = [...listTags.keys(), ...records.map(({ prefix, key }) => `${prefix}:<${key.name}>`)];
+  const recordShapes = records.map(({ prefix, key }) => `${prefix}:<${key.name}>`);
+  const shapes = [...listTags.keys(), ...recordShapes];
   const keyRules = [...new Map(records.map(({ key }) => [key.name, key.rule])).entries()]
     .map(([name, rule]) => `${name}: ${rule}`)
     .join("; ");
@@ -261,7 +262,7 @@ export function createVocabulary(entities: Readonly<Record<string, EntityDeclara
     "*",
     ...listTags.keys(),
     ...scopePrefixes.map((prefix) => `${prefix}:*`),
-    ...shapes.slice(listTags.size),
+    ...recordShapes,
   ];
 
   function parseTag(value: string): TagParseResult {
