@@ -32,9 +32,27 @@ export type ActivityEntry = z.infer<typeof entrySchema>;
 
 const hourOf = (ms: number) => Math.floor(ms / HOUR_MS);
 
-/** Records one verified request: list entry and hourly counter, one round trip (auto-pipelined). */
-export async function recordActivity(redis: Redis, line: ReceiverLogLine, at: Date): Promise<void> {
-  if (!line.iss) return;
+/**
+ * Entries of requests answered within this long of each other are written together: a burst of
+ * webhooks costs one Redis round trip per window instead of one per request (`npm run bench`,
+ * docs/benchmarks.md). The entry reaches /admin/revalidations at most this much later.
+ */
+export const ACTIVITY_LINGER_MS = 20;
+/** A batch this large is written at once, without waiting for the rest of its window. */
+export const ACTIVITY_BATCH_MAX = 100;
+
+type Batch = { entries: ActivityEntry[]; written: Promise<void>; writeNow: () => void };
+
+/** The batch filling up now, per client (tests use clients of their own). */
+const filling = new WeakMap<Redis, Batch>();
+
+/**
+ * Records one verified request: list entry and hourly counter. Resolves once the batch it joined
+ * is written (so Next's `after` keeps a serverless function alive until then), and rejects with
+ * that write's error: every request in the batch then logs it.
+ */
+export function recordActivity(redis: Redis, line: ReceiverLogLine, at: Date): Promise<void> {
+  if (!line.iss) return Promise.resolve();
   const entry: ActivityEntry = {
     at: at.toISOString(),
     requestId: line.requestId,
@@ -47,14 +65,55 @@ export async function recordActivity(redis: Redis, line: ReceiverLogLine, at: Da
     deduplicated: line.deduplicated,
     latencyMs: line.latencyMs,
   };
+  let batch = filling.get(redis);
+  if (!batch) {
+    batch = openBatch(redis);
+    filling.set(redis, batch);
+  }
+  batch.entries.push(entry);
+  if (batch.entries.length >= ACTIVITY_BATCH_MAX) batch.writeNow();
+  return batch.written;
+}
+
+function openBatch(redis: Redis): Batch {
+  let start: () => void = () => undefined;
+  const due = new Promise<void>((resolve) => {
+    start = resolve;
+  });
+  const timer = setTimeout(() => start(), ACTIVITY_LINGER_MS);
+  const batch: Batch = {
+    entries: [],
+    writeNow: () => {
+      clearTimeout(timer);
+      start();
+    },
+    written: due.then(() => {
+      if (filling.get(redis) === batch) filling.delete(redis);
+      return writeEntries(redis, batch.entries);
+    }),
+  };
+  return batch;
+}
+
+/** One pipeline: the entries (newest first once pushed), the cap, and each hour's counts. */
+async function writeEntries(redis: Redis, entries: readonly ActivityEntry[]): Promise<void> {
   const list = keys.revalidationLog();
-  const counter = keys.revalidationCounts(hourOf(at.getTime()));
-  await Promise.all([
-    redis.lpush(list, JSON.stringify(entry)),
-    redis.ltrim(list, 0, ACTIVITY_LENGTH - 1),
-    redis.hincrby(counter, line.outcome, 1),
-    redis.expire(counter, COUNTER_TTL_SECONDS),
-  ]);
+  const counts = new Map<number, Map<Outcome, number>>();
+  for (const entry of entries) {
+    const hour = hourOf(Date.parse(entry.at));
+    const byOutcome = counts.get(hour) ?? new Map<Outcome, number>();
+    byOutcome.set(entry.outcome, (byOutcome.get(entry.outcome) ?? 0) + 1);
+    counts.set(hour, byOutcome);
+  }
+  const pipeline = redis.pipeline();
+  pipeline.lpush(list, ...entries.map((entry) => JSON.stringify(entry)));
+  pipeline.ltrim(list, 0, ACTIVITY_LENGTH - 1);
+  for (const [hour, byOutcome] of counts) {
+    const counter = keys.revalidationCounts(hour);
+    for (const [outcome, count] of byOutcome) pipeline.hincrby(counter, outcome, count);
+    pipeline.expire(counter, COUNTER_TTL_SECONDS);
+  }
+  await pipeline.exec();
 }
 
 export type OutcomeCounts = Record<Outcome, number>;

@@ -65,8 +65,11 @@ return claim_id(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 
 // Only the owner's own claim is marked: after a lease ran out, another delivery may hold the ID.
 // A failed ID stays visible (GET /api/revalidate/<id>) and the sender's retry claims it again.
+// `done` is the owner's too when its own script recorded it (`mark_done` with the owner kept) and
+// Next's `revalidateTag` then threw on this instance.
 const MARK_FAILED = `
-if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'processing' then
+local state = redis.call('HGET', KEYS[1], 'state')
+if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and (state == 'processing' or state == 'done') then
   redis.call('HSET', KEYS[1], 'state', 'failed', 'failedAt', ARGV[2], 'reason', ARGV[3])
   redis.call('HDEL', KEYS[1], 'owner')
   redis.call('EXPIRE', KEYS[1], ARGV[4])
@@ -75,14 +78,25 @@ end
 return 0
 `;
 
-// Unconditional: the tags were revalidated, so "done" is true whoever holds the lease now.
-const MARK_DONE = `
-redis.call('HSET', KEYS[1], 'state', 'done', 'doneAt', ARGV[2])
-redis.call('HSETNX', KEYS[1], 'firstSeenAt', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'tagsDigest', ARGV[4])
-redis.call('HSETNX', KEYS[1], 'tags', ARGV[5])
-redis.call('HDEL', KEYS[1], 'owner')
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+/**
+ * Lua: marks an ID done, unconditionally: the tags were revalidated, so "done" is true whoever holds
+ * the lease now. `keep_owner` ('1') leaves the owner on it, so that the owner can still mark it
+ * failed: the receiver's own script (delivery.ts) records done in the same round trip as the shared
+ * publish, before Next's `revalidateTag` has run on this instance.
+ */
+export const MARK_DONE_LUA = `
+local function mark_done(key, first_seen_at, done_at, ttl, digest, tags, keep_owner)
+  redis.call('HSET', key, 'state', 'done', 'doneAt', done_at)
+  redis.call('HSETNX', key, 'firstSeenAt', first_seen_at)
+  redis.call('HSETNX', key, 'tagsDigest', digest)
+  redis.call('HSETNX', key, 'tags', tags)
+  if keep_owner ~= '1' then redis.call('HDEL', key, 'owner') end
+  redis.call('EXPIRE', key, ttl)
+end
+`;
+
+const MARK_DONE = `${MARK_DONE_LUA}
+mark_done(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], '0')
 return 1
 `;
 

@@ -1,11 +1,12 @@
 /**
- * Steps 4 to 7 for a verified, valid delivery: the sender's limit, the claim of its ID and the
- * shared publish in one Redis round trip (one Lua script), then Next's `revalidateTag`, then the
- * claim released as failed or recorded as done. The sequence is `deliver`; why one script keeps
- * every promise of the contract is in receiver-contract.md ("One round trip").
+ * Steps 4 to 7 for a verified, valid delivery: the sender's limit, the claim of its ID, the
+ * shared publish and (with it) done, in one Redis round trip (one Lua script), then Next's
+ * `revalidateTag`, then the claim released as failed, or recorded as done where nothing was
+ * published. The sequence is `deliver`; why one script keeps every promise of the contract is in
+ * receiver-contract.md ("One round trip").
  *
  * The script is composed of the functions each concept's own module defines: `consume_limit`
- * (limits.ts), `claim_id` (dedupe.ts) and `publish_tags` (lib/shared-tags/store.ts). It runs them
+ * (limits.ts), `claim_id` and `mark_done` (dedupe.ts) and `publish_tags` (lib/shared-tags/store.ts). It runs them
  * in the contract's order and stops at the first refusal, so a limited request claims nothing and
  * publishes nothing, and a duplicate publishes nothing.
  */
@@ -21,6 +22,7 @@ import {
   claimArguments,
   claimResult,
   describeTagDifference,
+  MARK_DONE_LUA,
   markRevalidationDone,
   markRevalidationFailed,
   namespacedId,
@@ -60,10 +62,17 @@ export type DeliveryDeps = {
 
 /**
  * KEYS: the limit's current and previous window, the ID's claim, the four shared-tag keys.
- * ARGV: limit, window (ms), now (ms), claim? ("1"/"0"), the five claim arguments, publish mode
- * ("" = no publish), then the tags.
+ * ARGV: limit, window (ms), now (ms), claim? ("1"/"0"), the five claim arguments (owner, now as
+ * ISO, lease, tags digest, tags), the ID's TTL once done (s), publish mode ("" = no publish),
+ * then the tags.
+ *
+ * A claimed ID whose tags the script published is recorded done here too: the publish is what a
+ * 200 promises (every instance and restart applies it), so from that moment the delivery is done,
+ * and recording it in the same round trip saves one after the response. The owner stays on it, so
+ * that the rare `revalidateTag` failure on this instance can still mark it failed for the retry.
+ * Without a publish (Vercel, or the layer off) done is recorded after `revalidateTag`, as before.
  */
-const ADMIT = `${SENDER_LIMIT_LUA}${CLAIM_LUA}${PUBLISH_LUA}
+const ADMIT = `${SENDER_LIMIT_LUA}${CLAIM_LUA}${MARK_DONE_LUA}${PUBLISH_LUA}
 local now = tonumber(ARGV[3])
 local allowed, remaining = consume_limit(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), now)
 if allowed == 0 then return {'limited', remaining, 'none', '', 0, '', 0} end
@@ -73,10 +82,11 @@ if ARGV[4] == '1' then
   if claim[1] ~= 'claimed' then return {'allowed', remaining, claim[1], claim[2], claim[3], claim[4], 0} end
 end
 local version = 0
-if ARGV[10] ~= '' then
+if ARGV[11] ~= '' then
   local tags = {}
-  for i = 11, #ARGV do tags[#tags + 1] = ARGV[i] end
-  version = publish_tags(KEYS[4], KEYS[5], KEYS[6], KEYS[7], now, ARGV[10], tags)
+  for i = 12, #ARGV do tags[#tags + 1] = ARGV[i] end
+  version = publish_tags(KEYS[4], KEYS[5], KEYS[6], KEYS[7], now, ARGV[11], tags)
+  if claim[1] == 'claimed' then mark_done(KEYS[3], ARGV[6], ARGV[6], ARGV[10], ARGV[8], ARGV[9], '1') end
 end
 return {'allowed', remaining, claim[1], claim[2], claim[3], claim[4], version}
 `;
@@ -118,7 +128,7 @@ async function admit(
   request: {
     iss: string;
     limit: SenderLimit;
-    claim?: { key: string; args: (string | number)[] };
+    claim?: { key: string; args: (string | number)[]; ttlSeconds: number };
     publish?: { mode: string; tags: readonly string[] };
   },
   at: number,
@@ -135,6 +145,7 @@ async function admit(
         at,
         claim ? "1" : "0",
         ...(claim?.args ?? ["", "", "", "", ""]),
+        claim?.ttlSeconds ?? "",
         publish?.mode ?? "",
         ...(publish?.tags ?? []),
       ].map(String),
@@ -167,9 +178,9 @@ export async function checkSenderLimit(
 }
 
 /**
- * Steps 4 to 7 of one verified, valid delivery: limit, claim and publish (one round trip), then
- * `revalidateTag`, then the claim released as failed (before the answer) or recorded as done
- * (after it). When Redis does not answer, the limit and the claim fail open, the tags are still
+ * Steps 4 to 7 of one verified, valid delivery: limit, claim and publish (one round trip, which also
+ * records done when it published), then `revalidateTag`, then the claim released as failed (before
+ * the answer) or, when the script did not publish, recorded as done (after it). When Redis does not answer, the limit and the claim fail open, the tags are still
  * revalidated here, and where the shared tag state runs the change is queued and the answer is
  * 503 `not_shared`: a 200 promises every instance and restart, which a queue in one process cannot.
  */
@@ -204,6 +215,7 @@ export async function deliver(
                 claim: {
                   key: keys.revalidationId(key),
                   args: claimArguments({ owner, now: firstSeenAt, leaseMs: deps.leaseMs, tags: body.tags }),
+                  ttlSeconds: delivery.idTtlSeconds,
                 },
               }
             : {}),
@@ -247,6 +259,8 @@ export async function deliver(
     }
   }
   const claimed = admitted?.claim?.state === "claimed";
+  // The script recorded done with its publish (see ADMIT).
+  const doneRecorded = claimed && (admitted?.version ?? 0) > 0;
   trace.deduplicated = claimed;
   const release = async (reason: string) => {
     if (claimed && key) await recordFailure(deps, context, key, owner, delivery.idTtlSeconds, reason);
@@ -294,10 +308,10 @@ export async function deliver(
     }
   }
 
-  // 7. Record it, after the response.
+  // 7. Record it, after the response, unless the script already did.
   const at = deps.now();
   trace.outcome = "revalidated";
-  if (claimed && key) {
+  if (claimed && key && !doneRecorded) {
     context.afterResponse(() =>
       markRevalidationDone(deps.redis(), key, {
         firstSeenAt,

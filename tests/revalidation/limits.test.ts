@@ -171,10 +171,15 @@ describe("the log", () => {
       { tags: marker },
       `{"tags": ["${marker}"`,
     ];
+    // Settled one by one: a line is written once its request's after-response work is done, and
+    // the activity entry of a verified request waits for its batch (activity.ts), so lines of
+    // requests sent together need not come in order.
     for (const body of bodies) {
       await h.send(typeof body === "string" ? { token, rawBody: body } : { token, body });
+      await h.settle();
     }
     await h.send({ token: `${token}x`, body: { tags: ["posts"], note: marker } });
+    await h.settle();
     await h.send({ token, body: { tags: ["posts"], dryRun: true } });
     await h.settle();
     expect(h.lines).toHaveLength(bodies.length + 2);

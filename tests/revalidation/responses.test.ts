@@ -3,6 +3,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { ConfigError } from "../../lib/env";
+import { keys } from "../../lib/redis";
 import { testVocabulary } from "../setup/tag-vocabulary";
 import { createHarness, type Json, unique, waitFor } from "./harness";
 
@@ -170,24 +171,32 @@ test.each(["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])("405 for %s, with Allow:
   expect(response.headers.get("allow")).toBe("POST");
 });
 
-test("409 in_progress while the same ID is being processed, with Retry-After", async () => {
+/** A harness whose first delivery blocks inside `revalidateTag` until `release()`. */
+function blockedInRevalidateTag(deps: { sharedTags?: () => undefined } = {}) {
   let release: () => void = () => undefined;
   const blocked = new Promise<void>((resolve) => {
     release = resolve;
   });
-  let calls = 0;
+  const counter = { calls: 0 };
   const h = createHarness({
     deps: {
+      ...deps,
       revalidateTag: async () => {
-        calls += 1;
+        counter.calls += 1;
         await blocked;
       },
     },
   });
+  return { h, counter, release };
+}
+
+test("409 in_progress while the same ID is being processed, with Retry-After (no shared publish: Vercel, or the layer off)", async () => {
+  const { h, counter, release } = blockedInRevalidateTag({ sharedTags: () => undefined });
+  const calls = () => counter.calls;
   const id = unique("rev");
   const first = h.send({ body: { id, tags: ["posts"] } });
   // Wait until the first request holds the claim (it is inside revalidateTag).
-  await waitFor(() => calls > 0, 5000, "the first request to hold the claim");
+  await waitFor(() => calls() > 0, 5000, "the first request to hold the claim");
   try {
     const second = await h.send({ body: { id, tags: ["posts"] } });
     expectEnvelope(second.response, second.json);
@@ -201,7 +210,28 @@ test("409 in_progress while the same ID is being processed, with Retry-After", a
     release();
   }
   expect((await first).json.status).toBe("revalidated");
-  expect(calls).toBe(1);
+  expect(calls()).toBe(1);
+});
+
+test("with the shared publish, the same ID during the first delivery's revalidateTag is already a duplicate: its script recorded done with the publish", async () => {
+  const { h, counter, release } = blockedInRevalidateTag();
+  const id = unique("rev");
+  const first = h.send({ body: { id, tags: ["posts"] } });
+  await waitFor(() => counter.calls > 0, 5000, "the first request to reach revalidateTag");
+  try {
+    const version = () => h.redis.get<string>(keys.tagVersion()).then(Number);
+    const published = await version();
+    const second = await h.send({ body: { id, tags: ["posts"] } });
+    expectEnvelope(second.response, second.json);
+    expect(second.response.status).toBe(200);
+    expect(second.json).toMatchObject({ status: "duplicate", id });
+    // Nothing published for the duplicate.
+    expect(await version()).toBe(published);
+  } finally {
+    release();
+  }
+  expect((await first).json.status).toBe("revalidated");
+  expect(counter.calls).toBe(1);
 });
 
 test("413 payload_too_large", async () => {
