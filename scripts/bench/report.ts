@@ -552,20 +552,20 @@ function readings(results: BenchResults): string[] {
       : []),
   ];
   const cpuSentence = `Both servers are CPU-bound under load, so throughput follows CPU per request: \`next start\` spent ${ms(worstRow?.cpu.server ?? Number.NaN)} of CPU per receiver request at ${worst.connections} connections against ${ms(baseRow?.cpu.server ?? Number.NaN)} for the bare handler, and the endpoint and redis-server another ${ms((worstRow?.cpu.endpoint ?? Number.NaN) + (worstRow?.cpu.redis ?? Number.NaN))} on the same ${results.machine.cores} cores (against a hosted Upstash that part leaves the machine, and each round trip adds a network RTT instead).`;
-  const work = `The bare handler does Next's routing, a string compare and \`revalidateTag\`; the receiver adds an HS256 verification, zod validation, ${round(rt.selfReported ?? rt.criticalPath.mean, 1)} Redis round trip${(rt.selfReported ?? rt.criticalPath.mean) === 1 ? "" : "s"} it waits for (limit, claim and shared publish in one script) and ${round(rt.afterResponse.mean, 1)} after the response (the ID marked done and the activity log, one pipeline, plus the shared layer's own syncs), a JSON log line, and the shared tag state's bookkeeping for its publish and for Next's echo of it. One at a time it answers in ${ms(rt.sequential.latencyP50)} against ${ms(results.baselineSequentialP50)}, of which ${ms(rt.sequential.redisP50)} is the Redis call as the endpoint sees it. The duplicate path (no publish, no \`revalidateTag\`, nothing marked) reaches ${pct(dupRatio)}.`;
+  const work = `The bare handler does Next's routing, a string compare and \`revalidateTag\`; the receiver adds an HS256 verification, zod validation, ${round(rt.selfReported ?? rt.criticalPath.mean, 1)} Redis round trip${(rt.selfReported ?? rt.criticalPath.mean) === 1 ? "" : "s"} it waits for (limit, claim, shared publish and the ID marked done, in one script) and ${round(rt.afterResponse.mean, 1)} after the response (the activity log, one pipeline per 20 ms batch of requests, plus each instance's timed sync once a second), a JSON log line, and the shared tag state's bookkeeping for its publish and for Next's echo of it. One at a time it answers in ${ms(rt.sequential.latencyP50)} against ${ms(results.baselineSequentialP50)}, of which ${ms(rt.sequential.redisP50)} is the Redis call as the endpoint sees it. The duplicate path (no publish, no \`revalidateTag\`, nothing marked) reaches ${pct(dupRatio)}.`;
   if (missed.length === 0) {
     out.push(`**Receiver.** Within its targets. ${cpuSentence} ${work}`);
   } else {
     out.push(
-      `**Receiver.** Missed: ${missed.join("; ")}. ${cpuSentence} ${work} Spread over its ${round(rt.total.roundTrips, 1)} round trips in all, the receiver's extra CPU is ${ms(perTrip)} per round trip. Server CPU per request is within ${TARGETS.receiverCpuRatio}× of the bare handler's, yet throughput is not within ${pct(TARGETS.receiverThroughputRatio)}: on these 2 cores the receiver also pays the local endpoint's and redis-server's CPU, which a bare handler never touches, so req/s follows server + endpoint + redis CPU, not server CPU alone. The p99 gap is queueing on a saturated machine (each request waits behind the others), so it follows the same CPU; the baseline's own p99 here (${ms(baseRow?.summary.latency.p99 ?? Number.NaN)} at ${worst.connections} connections) shows how much of it is the machine. Where the server's CPU goes, by a profile of \`next start\` under this load, and what is left to remove, is in "Profiles" below.`,
+      `**Receiver.** Missed: ${missed.join("; ")}. ${cpuSentence} ${work} Spread over its ${round(rt.total.roundTrips, 1)} round trips in all, the receiver's extra CPU is ${ms(perTrip)} per round trip. Server CPU per request is within ${TARGETS.receiverCpuRatio}× of the bare handler's, yet throughput is not within ${pct(TARGETS.receiverThroughputRatio)}: on these 2 cores the receiver also pays the local endpoint's and redis-server's CPU, which a bare handler never touches, so req/s follows server + endpoint + redis CPU, not server CPU alone. Counting the server's CPU alone (a hosted Upstash takes the rest off the machine), the receiver would reach about ${pct((baseRow?.cpu.server ?? Number.NaN) / (worstRow?.cpu.server ?? Number.NaN))} of the bare handler's req/s at ${worst.connections} connections. The p99 gap is queueing on a saturated machine (each request waits behind the others), so it follows the same CPU; the baseline's own p99 here (${ms(baseRow?.summary.latency.p99 ?? Number.NaN)} at ${worst.connections} connections) shows how much of it is the machine. Where the server's CPU goes, by a profile of \`next start\` under this load, and what is left to remove, is in "Profiles" below.`,
     );
   }
   const criticalMax = Math.max(rt.criticalPath.max, dup.criticalPath.max);
   out.push(
     criticalMax <= TARGETS.criticalRoundTrips
-      ? `**Round trips.** ${criticalMax} on the critical path at most: the sender's limit, the ID's claim and the shared publish are one Lua script (receiver-contract.md, "One round trip"). Marking the ID done and the activity entry run after the response (\`after()\`), in one pipeline.`
+      ? `**Round trips.** ${criticalMax} on the critical path at most: the sender's limit, the ID's claim and the shared publish are one Lua script (receiver-contract.md, "One round trip"). The same script marks the ID done; the activity entries are written after the response (\`after()\`), one pipeline per 20 ms batch of requests (lib/revalidation/activity.ts).`
       : rt.selfReported !== undefined && rt.selfReported <= TARGETS.criticalRoundTrips
-        ? `**Round trips.** The receiver waits for ${round(rt.selfReported, 2)} (its own log line, and \`tests/revalidation/dedupe.test.ts\` counts exactly one request at the endpoint before the answer): the sender's limit, the ID's claim and the shared publish are one Lua script. The endpoint's count here reaches ${criticalMax} because it counts every call answered before the response reached the benchmark process, and on this busy machine the after-response pipeline (the ID marked done, the activity entry), which Next starts as soon as the response is written, was sometimes answered before the benchmark process read that response (the endpoint and the load client share its event loop); the duplicate path, whose after-response work is smaller, shows ${round(dup.criticalPath.max, 2)}. ${rt.criticalPath.ambiguous} calls were ambiguous (arrived before the response, answered after).`
+        ? `**Round trips.** The receiver waits for ${round(rt.selfReported, 2)} (its own log line, and \`tests/revalidation/dedupe.test.ts\` counts exactly one request at the endpoint before the answer): the sender's limit, the ID's claim and the shared publish are one Lua script. The endpoint's count here reaches ${criticalMax} because it counts every call answered before the response reached the benchmark process, and on this busy machine the after-response pipeline (the activity entries), which Next starts as soon as the response is written, was sometimes answered before the benchmark process read that response (the endpoint and the load client share its event loop); the duplicate path, whose after-response work is smaller, shows ${round(dup.criticalPath.max, 2)}. ${rt.criticalPath.ambiguous} calls were ambiguous (arrived before the response, answered after).`
         : `**Round trips.** ${criticalMax} on the critical path at most, above the target of ${TARGETS.criticalRoundTrips}: see the route counts above for which calls the response waits for.`,
   );
   const f = results.freshness;
@@ -608,6 +608,7 @@ session's tests, so compare the ratio to the baseline measured in the same run, 
 | limit, claim and publish in one script | 12.1 / 11.3 ms | 3.4 / 1.8 ms (machine busier) | 3.6× / 6.4× |
 | + the fail-fast client over \`node:http\`, the HMAC key imported once | 7.5 / 4.7 ms | 2.2 / 1.3 ms | 3.5× / 3.5× |
 | + a verified token remembered, the log line written to the stream | 6.4 / 4.0 ms | 2.7 / 1.7 ms | 2.4× / 2.3× |
+| + done marked by the script, activity entries batched, the baseline no longer running the product's instrumentation (a full, not quick, profiled run) | 1.65 / 1.85 ms | 0.76 / 0.73 ms | 2.2× / 2.5× |
 
 What each profile showed: before, the Upstash REST calls through Next's instrumented \`fetch\` (a trace span per
 call), undici and WHATWG streams, with a fresh \`AbortSignal\` each, were the largest share of the
@@ -616,17 +617,23 @@ receiver's own work, and there were six of them per webhook (three waited for). 
 (about 7 % of all server CPU under load, the same token verified again on every request), then Next's
 patched \`console\` for the log line (1.5 %). Our own steps (reading the body, zod, the claim, the tag
 records, the response envelope) are a few per cent each. What is left after the changes is mostly Next's own route handling, which the bare handler pays
-too, plus: the two \`node:http\` round trips (one before the answer, one after), the shared tag state's
+too, plus: the one \`node:http\` round trip before the answer (Node's HTTP client is about 7 % of the
+busy CPU), the activity write after it (one per 20 ms batch of requests), the shared tag state's
 announcement stream (one SSE message per publish, read through \`fetch\` by every instance), \`after()\`,
-and Next's echo of \`revalidateTag\` through the cache handler. A backend that mints a new token per
+and Next's echo of \`revalidateTag\` through the cache handler. One cost was not the receiver's at all
+and is gone: the bare-handler baseline was built with the product's \`instrumentation.ts\` (Next took
+the repository root's), so it ran the shared tag state too and, hearing every webhook the receiver
+published, ran a sync for each, on the same cores (found by watching Redis with \`MONITOR\`: one
+\`changesSince\` script per webhook, on the baseline's connection). A backend that mints a new token per
 request (a new \`jti\` each time) still pays the HMAC on every request. The undici and web-streams frames
 still in the profile (about 4 % of samples) are not the announcement stream: moving it to \`node:http\`
 changed nothing measurable, so it stayed on \`fetch\`. They are Next building the route handler's
 \`Request\` (\`NextRequest\`, \`fromNodeNextRequest\`) and piping its \`Response\` back
-(\`pipeToNodeResponse\`), which the bare handler pays too. In all, this project's own code (the
-\`.next\` chunks' self time) was about 12 % of the receiver's busy CPU in the last profile: even at zero
-it would leave the receiver at about 2.4× the bare handler's CPU, because it talks to Redis, records the
-delivery after answering, and is a route handler like the baseline.
+(\`pipeToNodeResponse\`), which the bare handler pays too. In all, the \`.next\` chunks' self time
+(this project's code, plus the parts of Next and \`@upstash/redis\` bundled into them) was 11.5 % of the
+receiver's busy CPU in the last profile, no function of it above 1 %: even at zero the receiver would
+use about 1.9× the bare handler's CPU, because it makes a Redis round trip, receives its own
+announcement, records the delivery, and is a route handler like the baseline.
 
 **Where the cached page's CPU goes.** A profile of \`next start\` serving only \`/\` (cache hits) and the
 static file, alternating: every heavy frame is Next's: \`handleResponse\` and \`sendRenderResult\` (the

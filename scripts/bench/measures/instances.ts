@@ -202,11 +202,43 @@ async function measureHits(
 }
 
 /**
+ * Polls `url` until it has been served as not a hit (STALE or MISS: the revalidation reached the
+ * page and it re-rendered) and then twice as a HIT, or fails after 30 s.
+ */
+async function waitForRegenerated(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let regenerated = false;
+  let hits = 0;
+  let last = "";
+  while (Date.now() < deadline) {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    last = response.headers.get("x-nextjs-cache") ?? "(none)";
+    if (last !== "HIT") regenerated = true;
+    hits = regenerated && last === "HIT" ? hits + 1 : 0;
+    if (hits >= 2) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} was not regenerated and served from the cache within 30 s (last: ${last})`);
+}
+
+/**
  * Two instances of the same build, one with the layer and one with SHARED_TAG_STATE=off, both
  * warmed before either is measured, then loaded in interleaved rounds (the order flipping each
  * round), best of each: restarting one instance between modes measured its JIT warm-up instead.
+ *
+ * Each instance first gets a webhook of its own for the home page's tags, so both serve a page
+ * regenerated at runtime. Otherwise the comparison is not of the layer: the instance with the
+ * layer learns of this run's earlier webhooks (that is its job) and regenerates the page, while the
+ * one without keeps serving the page the build prerendered, and Next 16.4.6 serves a page
+ * regenerated at runtime at about two thirds of the rate of a prerendered one, with the layer or
+ * without (measured by hand, docs/shared-tag-state.md).
  */
-async function measureLayer(cluster: Cluster, plan: Plan): Promise<InstancesResult["layer"]> {
+async function measureLayer(
+  context: BenchContext,
+  cluster: Cluster,
+  plan: Plan,
+): Promise<InstancesResult["layer"]> {
   const connections = 10;
   // Two new instances, started together: an instance that has just served the other measures
   // (more heap, more to collect) is slower for that alone, whatever the layer does.
@@ -216,7 +248,16 @@ async function measureLayer(cluster: Cluster, plan: Plan): Promise<InstancesResu
   const load = (mode: "on" | "off", durationSeconds: number) =>
     runLoad({ url: urls[mode], connections, durationSeconds, method: "GET", path: "/", headers: {} });
   try {
-    for (const mode of ["on", "off"] as const) await waitForHit(`${urls[mode]}/`);
+    for (const mode of ["on", "off"] as const) {
+      const response = await fetch(`${urls[mode]}/api/revalidate`, {
+        method: "POST",
+        headers: receiverHeaders(context),
+        body: JSON.stringify({ id: `layer-${mode}-${context.runId}`, tags: ["posts"] }),
+      });
+      if (response.status !== 200) throw new Error(`the ${mode} instance answered ${response.status}`);
+      await response.arrayBuffer();
+    }
+    for (const mode of ["on", "off"] as const) await waitForRegenerated(`${urls[mode]}/`);
     for (const mode of ["on", "off"] as const) await load(mode, plan.warmupSeconds);
     let on: LoadSummary | undefined;
     let off: LoadSummary | undefined;
@@ -279,7 +320,7 @@ export async function measureInstances(
     context.progress(
       `  ${hits.requests} cached reads: ${hits.endpointRequests} endpoint requests (idle would be ${hits.idleExpected.toFixed(1)}), ${JSON.stringify(hits.cacheStates)}`,
     );
-    const layer = await measureLayer(cluster, plan);
+    const layer = await measureLayer(context, cluster, plan);
     context.progress(
       `  home page: layer on ${Math.round(layer.on.requestsPerSecond)} req/s, off ${Math.round(layer.off.requestsPerSecond)} req/s`,
     );
