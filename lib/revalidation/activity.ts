@@ -35,7 +35,9 @@ const hourOf = (ms: number) => Math.floor(ms / HOUR_MS);
 /**
  * Entries of requests answered within this long of each other are written together: a burst of
  * webhooks costs one Redis round trip per window instead of one per request (`npm run bench`,
- * docs/benchmarks.md). The entry reaches /admin/revalidations at most this much later.
+ * docs/benchmarks.md). The entry reaches /admin/revalidations at most this much later, and a
+ * process killed inside the window loses the entries waiting in it (the revalidations themselves
+ * are already in Redis: this log is the operators' record, not the delivery's).
  */
 export const ACTIVITY_LINGER_MS = 20;
 /** A batch this large is written at once, without waiting for the rest of its window. */
