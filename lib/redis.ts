@@ -2,7 +2,7 @@
  * The one Upstash Redis client. Locally `npm run dev` points it at the project's Upstash-compatible
  * endpoint (scripts/upstash-local); on Vercel it uses the Upstash database connected to the project.
  */
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { type ClientRequest, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { errors, Redis, type RedisConfigNodejs, type Requester } from "@upstash/redis";
 import type { z } from "zod";
@@ -48,8 +48,8 @@ class NodeHttpRedis extends Redis {
  * call, made for caching fetches, which these are not) over undici and WHATWG streams, plus a new
  * AbortSignal per call; the receiver's CPU profile (BENCH_CPU_PROF=1, docs/benchmarks.md) put that
  * stack at the largest share of a webhook's CPU. Responses are asked for as plain UTF-8 JSON (no
- * `Upstash-Encoding: base64`), so nothing needs decoding. Streaming requests are not supported: the
- * shared tag state's SUBSCRIBE uses `createStreamingRedis`.
+ * `Upstash-Encoding: base64`), so nothing needs decoding. A streaming request (SUBSCRIBE) is
+ * `readStream`'s.
  */
 function nodeHttpTransport(env: RedisEnv, timeoutMs: number): Requester {
   const base = new URL(env.url);
@@ -58,46 +58,48 @@ function nodeHttpTransport(env: RedisEnv, timeoutMs: number): Requester {
   const send = secure ? httpsRequest : httpRequest;
   const prefix = base.pathname.replace(/\/$/, "");
   const authorization = `Bearer ${env.token}`;
+  const options = (path: string[] | undefined, body: string, accept?: string) => ({
+    // An IPv6 literal comes bracketed in a URL ("[::1]"), never in a host option.
+    host: base.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: base.port,
+    path: `${prefix}/${(path ?? []).join("/")}`,
+    method: "POST",
+    headers: {
+      authorization,
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      ...(accept ? { accept } : {}),
+    },
+  });
   return {
     request<TResult>(req: Parameters<Requester["request"]>[0]) {
-      if (req.isStreaming) throw new Error("nodeHttpTransport does not stream: use createStreamingRedis");
       const body = JSON.stringify(req.body);
+      if (req.isStreaming) {
+        // Its own connection, outside the pool: a stream holds it for as long as it lives.
+        const outgoing = send({ ...options(req.path, body, "text/event-stream"), agent: false });
+        return readStream(outgoing, body, req, timeoutMs) as Promise<{ result?: TResult }>;
+      }
       return new Promise<{ result?: TResult; error?: string }>((resolve, reject) => {
-        const outgoing = send(
-          {
-            // An IPv6 literal comes bracketed in a URL ("[::1]"), never in a host option.
-            host: base.hostname.replace(/^\[(.*)\]$/, "$1"),
-            port: base.port,
-            path: `${prefix}/${(req.path ?? []).join("/")}`,
-            method: "POST",
-            agent,
-            headers: {
-              authorization,
-              "content-type": "application/json",
-              "content-length": Buffer.byteLength(body),
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on("data", (chunk: Buffer) => chunks.push(chunk));
-            response.on("error", reject);
-            response.on("end", () => {
-              clearTimeout(timer);
-              const text = Buffer.concat(chunks).toString("utf8");
-              let parsed: { result?: TResult; error?: string };
-              try {
-                parsed = JSON.parse(text);
-              } catch (error) {
-                reject(new errors.UpstashJSONParseError(text, { cause: error }));
-                return;
-              }
-              const status = response.statusCode ?? 0;
-              if (status < 200 || status >= 300) {
-                reject(new errors.UpstashError(`${parsed.error}, command was: ${body}`));
-              } else resolve(parsed);
-            });
-          },
-        );
+        const outgoing = send({ ...options(req.path, body), agent }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => {
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString("utf8");
+            let parsed: { result?: TResult; error?: string };
+            try {
+              parsed = JSON.parse(text);
+            } catch (error) {
+              reject(new errors.UpstashJSONParseError(text, { cause: error }));
+              return;
+            }
+            const status = response.statusCode ?? 0;
+            if (status < 200 || status >= 300) {
+              reject(new errors.UpstashError(`${parsed.error}, command was: ${body}`));
+            } else resolve(parsed);
+          });
+        });
         const timer = setTimeout(
           () => outgoing.destroy(new Error(`Redis did not answer within ${timeoutMs} ms`)),
           timeoutMs,
@@ -112,12 +114,82 @@ function nodeHttpTransport(env: RedisEnv, timeoutMs: number): Requester {
   };
 }
 
+/** Longest server-sent-event line kept while waiting for its end (Upstash's own client: 1 MB). */
+const MAX_EVENT_LINE = 1024 * 1024;
+
 /**
- * A client for long-lived streams (the shared tag state's SUBSCRIBE): no request timeout, since the
- * stream stays open, and no retries of its own; its caller reconnects. Same database and keys.
+ * A server-sent-event stream (Upstash's SUBSCRIBE): each `data:` line goes to `req.onMessage`.
+ * Pending for as long as the stream lives, and then rejected, whatever ended it: a failure, the
+ * server closing it (`the stream ended`), or `req.signal` (an `AbortError`, which the subscriber
+ * ignores). So an end is reported to the subscriber as an error, and its owner subscribes again;
+ * `@upstash/redis`'s own `fetch` transport says nothing when an open stream ends, and prints the
+ * failure with its stack trace to the console instead. The response must start within `timeoutMs`.
  */
-export function createStreamingRedis(env: RedisEnv): Redis {
-  return createClient(env, { retry: false });
+function readStream(
+  outgoing: ClientRequest,
+  body: string,
+  req: Parameters<Requester["request"]>[0],
+  timeoutMs: number,
+): Promise<{ result?: unknown }> {
+  return new Promise((_, reject) => {
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.signal?.removeEventListener("abort", abort);
+      outgoing.destroy();
+      reject(error);
+    };
+    const abort = () => {
+      const error = new Error("the subscription was stopped");
+      error.name = "AbortError";
+      fail(error);
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`Redis did not open the stream within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    if (req.signal?.aborted) return abort();
+    req.signal?.addEventListener("abort", abort, { once: true });
+    outgoing.on("error", (error) => fail(error));
+    outgoing.on("response", (response) => {
+      clearTimeout(timer);
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        response.resume();
+        fail(new errors.UpstashError(`the stream was refused with HTTP ${status}`));
+        return;
+      }
+      response.setEncoding("utf8");
+      let buffer = "";
+      response.on("data", (chunk: string) => {
+        buffer += chunk;
+        const lines = buffer.split("\n");
+        buffer = lines.pop() ?? "";
+        if (buffer.length > MAX_EVENT_LINE) {
+          fail(new Error(`a stream line was longer than ${MAX_EVENT_LINE} bytes`));
+          return;
+        }
+        for (const line of lines) {
+          if (line.startsWith("data: ")) req.onMessage?.(line.slice(6));
+        }
+      });
+      response.on("error", (error) => fail(error));
+      response.on("end", () => fail(new Error("the stream ended")));
+      response.on("close", () => fail(new Error("the stream ended")));
+    });
+    outgoing.end(body);
+  });
+}
+
+/**
+ * A client for long-lived streams (the shared tag state's SUBSCRIBE), over the same `node:http`
+ * transport: no deadline once the stream is open (`timeoutMs` only for it to open), and no retries;
+ * its caller subscribes again when the stream fails or ends. Same database and keys.
+ */
+export function createStreamingRedis(env: RedisEnv, timeoutMs = FAIL_FAST_TIMEOUT_MS): Redis {
+  return new NodeHttpRedis(env, nodeHttpTransport(env, timeoutMs));
 }
 
 /** Every client of this app: plain strings in and out (parsed with zod at the read site), no telemetry. */

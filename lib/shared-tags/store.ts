@@ -115,9 +115,10 @@ export type Announcements = (handlers: {
 }) => () => void;
 
 /**
- * Announcements over Upstash's server-sent-event SUBSCRIBE. `redis` must have no request timeout
- * (the stream stays open). The client reports a failed connection as an error but says nothing when
- * an open stream ends, so the caller also notices silence (see sync.ts).
+ * Announcements over Upstash's server-sent-event SUBSCRIBE, on a `createStreamingRedis` client: its
+ * transport reports a stream that fails or ends as an error (lib/redis.ts, `readStream`), so the
+ * caller subscribes again. A stream that stays open and carries nothing is noticed by the caller's
+ * timer instead (see sync.ts).
  */
 export function createAnnouncements(redis: Redis): Announcements {
   return ({ onVersion, onError }) => {

@@ -398,8 +398,9 @@ export class SharedTagState {
       changed.push(...this.foldDue(learnedAt));
       this.pruneEchoes(learnedAt);
       this.inject(changed);
-      // The timer found a change no announcement told of: the stream may have ended without a word
-      // (the client does not report that). Subscribe again, at most every RESUBSCRIBE_AFTER_MS.
+      // The timer found a change no announcement told of: the stream may be open and silent (a proxy
+      // that buffers it, say; one that ends is reported). Subscribe again, at most every
+      // RESUBSCRIBE_AFTER_MS.
       const unannounced = changes.version > this.version && changes.version > this.announcedVersion;
       if (unannounced && this.unsubscribe && learnedAt - this.lastSubscribeAt > RESUBSCRIBE_AFTER_MS) {
         this.subscribe();

@@ -3,7 +3,7 @@
  * each `SharedTagState` here is what one `next start` instance runs, with a plain Map in place of
  * Next's manifest (next-manifest.test.ts checks the real one reads our values as intended).
  */
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, inject, test, vi } from "vitest";
 import { redisEnv } from "../../lib/env";
 import { createFailFastRedis, createStreamingRedis } from "../../lib/redis";
 import { nextTagChecks, nextTagsManifest } from "../../lib/shared-tags/next-manifest";
@@ -224,6 +224,52 @@ describe("announcements (pub/sub)", () => {
     while (!manifest.has(t) && Date.now() - sent < 3000) await new Promise((r) => setTimeout(r, 5));
     expect(manifest.has(t)).toBe(true);
     expect(Date.now() - sent).toBeLessThan(1000);
+  });
+});
+
+describe("the announcement stream ending", () => {
+  test("a stream the server closes is reported to the subscriber as an error, and nothing is printed to the console", async () => {
+    const endpoint = await startLocalUpstash({ redisUrl: inject("redisUrl"), port: 0, log: () => {} });
+    let closed = false;
+    cleanups.push(() => (closed ? undefined : endpoint.close()));
+    const printed: unknown[] = [];
+    for (const method of ["error", "warn", "log"] as const) {
+      const spy = vi.spyOn(console, method).mockImplementation((...args) => printed.push(args));
+      cleanups.push(() => spy.mockRestore());
+    }
+    const versions: number[] = [];
+    const errors: unknown[] = [];
+    const subscribe = createAnnouncements(createStreamingRedis({ url: endpoint.url, token: endpoint.token }));
+    const stop = subscribe({ onVersion: (v) => versions.push(v), onError: (e) => errors.push(e) });
+    cleanups.push(stop);
+    // The stream is open once an announcement gets through it.
+    const publisher = createTagStore(createFailFastRedis({ url: endpoint.url, token: endpoint.token }));
+    const deadline = Date.now() + 5000;
+    while (versions.length === 0 && Date.now() < deadline) {
+      await publisher.publish([tag("stream")], Date.now(), MAX);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(versions.length).toBeGreaterThan(0);
+    expect(errors).toHaveLength(0);
+
+    await endpoint.close();
+    closed = true;
+    while (errors.length === 0 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0])).not.toContain("    at ");
+    expect(printed).toEqual([]);
+  });
+
+  test("stopping the subscription is not reported as an error", async () => {
+    const errors: unknown[] = [];
+    const stop = createAnnouncements(createStreamingRedis(redisEnv()))({
+      onVersion: () => undefined,
+      onError: (e) => errors.push(e),
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(errors).toEqual([]);
   });
 });
 
