@@ -41,20 +41,25 @@ function staticHtml(bytes: number): string {
 /**
  * Waits until the page is served from the cache as fresh (`x-nextjs-cache: HIT` twice in a row):
  * after revalidations it is served STALE while it re-renders, which is not what this measures.
+ * With `regenerated`, hits count only after a response that was not one (the revalidation reached
+ * the page and it re-rendered). Returns the last state, or "(not regenerated)" when that was asked
+ * for and never seen within 30 s.
  */
-export async function waitForHit(url: string): Promise<string> {
+export async function waitForHit(url: string, options: { regenerated?: boolean } = {}): Promise<string> {
   const deadline = Date.now() + 30_000;
+  let regenerated = !options.regenerated;
   let hits = 0;
   let last = "";
   while (Date.now() < deadline) {
     const response = await fetch(url);
     await response.arrayBuffer();
     last = response.headers.get("x-nextjs-cache") ?? "(none)";
-    hits = last === "HIT" ? hits + 1 : 0;
+    if (last !== "HIT") regenerated = true;
+    hits = regenerated && last === "HIT" ? hits + 1 : 0;
     if (hits >= 2) return last;
     await sleep(100);
   }
-  return last;
+  return regenerated ? last : "(not regenerated)";
 }
 
 async function bodyBytes(url: string): Promise<number> {

@@ -202,27 +202,6 @@ async function measureHits(
 }
 
 /**
- * Polls `url` until it has been served as not a hit (STALE or MISS: the revalidation reached the
- * page and it re-rendered) and then twice as a HIT, or fails after 30 s.
- */
-async function waitForRegenerated(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let regenerated = false;
-  let hits = 0;
-  let last = "";
-  while (Date.now() < deadline) {
-    const response = await fetch(url);
-    await response.arrayBuffer();
-    last = response.headers.get("x-nextjs-cache") ?? "(none)";
-    if (last !== "HIT") regenerated = true;
-    hits = regenerated && last === "HIT" ? hits + 1 : 0;
-    if (hits >= 2) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} was not regenerated and served from the cache within 30 s (last: ${last})`);
-}
-
-/**
  * Two instances of the same build, one with the layer and one with SHARED_TAG_STATE=off, both
  * warmed before either is measured, then loaded in interleaved rounds (the order flipping each
  * round), best of each: restarting one instance between modes measured its JIT warm-up instead.
@@ -257,7 +236,11 @@ async function measureLayer(
       if (response.status !== 200) throw new Error(`the ${mode} instance answered ${response.status}`);
       await response.arrayBuffer();
     }
-    for (const mode of ["on", "off"] as const) await waitForRegenerated(`${urls[mode]}/`);
+    for (const mode of ["on", "off"] as const) {
+      const state = await waitForHit(`${urls[mode]}/`, { regenerated: true });
+      if (state !== "HIT")
+        throw new Error(`the ${mode} instance's home page did not settle after its webhook (${state})`);
+    }
     for (const mode of ["on", "off"] as const) await load(mode, plan.warmupSeconds);
     let on: LoadSummary | undefined;
     let off: LoadSummary | undefined;
