@@ -617,8 +617,8 @@ receiver's own work, and there were six of them per webhook (three waited for). 
 (about 7 % of all server CPU under load, the same token verified again on every request), then Next's
 patched \`console\` for the log line (1.5 %). Our own steps (reading the body, zod, the claim, the tag
 records, the response envelope) are a few per cent each. What is left after the changes is mostly Next's own route handling, which the bare handler pays
-too, plus: the one \`node:http\` round trip before the answer (Node's HTTP client is about 7 % of the
-busy CPU), the activity write after it (one per 20 ms batch of requests), the shared tag state's
+too, plus: the one \`node:http\` round trip before the answer (Node's HTTP client, \`_http_client\` and
+\`_http_agent\`, is about 4 % of the busy CPU, plus its share of the socket and stream code), the activity write after it (one per 20 ms batch of requests), the shared tag state's
 announcement stream (one SSE message per publish, read through \`fetch\` by every instance), \`after()\`,
 and Next's echo of \`revalidateTag\` through the cache handler. One cost was not the receiver's at all
 and is gone: the bare-handler baseline was built with the product's \`instrumentation.ts\` (Next took
