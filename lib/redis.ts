@@ -4,7 +4,7 @@
  */
 import { type ClientRequest, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { errors, Redis, type RedisConfigNodejs, type Requester } from "@upstash/redis";
+import { errors, Redis, type Requester } from "@upstash/redis";
 import type { z } from "zod";
 import { type RedisEnv, redisEnv } from "./env";
 
@@ -193,13 +193,12 @@ export function createStreamingRedis(env: RedisEnv, timeoutMs = FAIL_FAST_TIMEOU
 }
 
 /** Every client of this app: plain strings in and out (parsed with zod at the read site), no telemetry. */
-function createClient(env: RedisEnv, options: Pick<RedisConfigNodejs, "retry" | "signal"> = {}): Redis {
+function createClient(env: RedisEnv): Redis {
   return new Redis({
     url: env.url,
     token: env.token,
     automaticDeserialization: false,
     enableTelemetry: false,
-    ...options,
   });
 }
 

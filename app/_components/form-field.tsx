@@ -35,6 +35,45 @@ export function Field({
 }
 
 /**
+ * A `Field` with its text control, as the forms here have them: named, required unless told
+ * otherwise, with the error wiring. An input (`type` text or password), or a textarea when `rows`
+ * is given. Other controls (a select, a checkbox) use `Field` directly.
+ */
+export function TextField({
+  id,
+  name,
+  label,
+  error,
+  rows,
+  type,
+  required = true,
+  ...control
+}: {
+  id: string;
+  name: string;
+  label: string;
+  error?: string;
+  rows?: number;
+  type?: "text" | "password";
+  required?: boolean;
+  autoComplete?: string;
+  maxLength?: number;
+  defaultValue?: string;
+}) {
+  return (
+    <Field id={id} label={label} error={error}>
+      {(aria) =>
+        rows ? (
+          <textarea id={id} name={name} required={required} rows={rows} {...control} {...aria} />
+        ) : (
+          <input id={id} name={name} type={type} required={required} {...control} {...aria} />
+        )
+      }
+    </Field>
+  );
+}
+
+/**
  * The form-level status after a submission, announced politely to screen readers: a success
  * message, or an error (a refusal, a rate limit, a failure with its request ID).
  *

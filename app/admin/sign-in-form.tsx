@@ -1,7 +1,7 @@
 "use client";
 import { useActionState } from "react";
 import { initialState } from "@/lib/action-state";
-import { Field, FormStatus } from "../_components/form-field";
+import { FormStatus, TextField } from "../_components/form-field";
 import { signIn } from "./actions";
 
 /** `next`: the page to return to after signing in (checked again on the server). */
@@ -10,18 +10,14 @@ export function SignInForm({ next }: { next: string }) {
   return (
     <form action={formAction} className="stack" aria-label="Sign in">
       <input type="hidden" name="next" value={next} />
-      <Field id="admin-password" label="Admin password" error={state.fieldErrors?.password}>
-        {(aria) => (
-          <input
-            id="admin-password"
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            {...aria}
-          />
-        )}
-      </Field>
+      <TextField
+        id="admin-password"
+        name="password"
+        label="Admin password"
+        error={state.fieldErrors?.password}
+        type="password"
+        autoComplete="current-password"
+      />
       <FormStatus state={state} fields={["password"]} />
       <button type="submit" disabled={isPending}>
         {isPending ? "Signing in…" : "Sign in"}

@@ -134,14 +134,7 @@ export class SharedTagState {
   ): Promise<boolean> {
     const at = this.options.now();
     const unique = [...new Set(tags)];
-    for (const tag of unique) {
-      const known = this.records.get(tag) ?? EMPTY_RECORD;
-      const next = recordInvalidation(known, at, durations);
-      // No margin: this process knows of it at once, as Next itself does. A margin here would keep the
-      // tag's pages stale for a while, and a background render begun before the change and finished
-      // after it would then be served as the newer page.
-      this.learn(tag, known, next, { learnedAt: at, marginMs: 0, settledBefore: 0, catchingUp: false });
-    }
+    this.learnOwn(unique, at, durations);
     // Next writes its own manifest entries for this call synchronously, after the handlers are
     // called and before any of them resumes: apply ours after them, so theirs cannot overwrite it.
     await Promise.resolve();
@@ -162,7 +155,7 @@ export class SharedTagState {
     try {
       const version = await this.withDeadline("publish", this.options.store.publish(unique, at, durations));
       this.ownVersions.add(version);
-      if (options.echoExpected) this.expectedEchoes.set(key, [...(this.expectedEchoes.get(key) ?? []), at]);
+      if (options.echoExpected) this.expectEcho(key, at);
       return true;
     } catch (error) {
       this.outbox.push(item);
@@ -205,20 +198,11 @@ export class SharedTagState {
       const version = versionOf(result);
       if (version !== undefined) {
         const unique = [...new Set(tags)];
-        for (const tag of unique) {
-          const known = this.records.get(tag) ?? EMPTY_RECORD;
-          this.learn(tag, known, recordInvalidation(known, at, durations), {
-            learnedAt: at,
-            marginMs: 0,
-            settledBefore: 0,
-            catchingUp: false,
-          });
-        }
+        this.learnOwn(unique, at, durations);
         this.inject(unique);
         this.remarkLater(unique, at, durations);
         this.ownVersions.add(version);
-        const key = invalidationKey(unique, durations);
-        this.expectedEchoes.set(key, [...(this.expectedEchoes.get(key) ?? []), at]);
+        this.expectEcho(invalidationKey(unique, durations), at);
       }
       return result;
     } finally {
@@ -249,6 +233,28 @@ export class SharedTagState {
       this.inject(tags);
     }, delay);
     timer.unref?.();
+  }
+
+  /**
+   * An invalidation made in this process, learned with no margin: this process knows of it at once,
+   * as Next itself does. A margin here would keep the tags' pages stale for a while, and a background
+   * render begun before the change and finished after it would then be served as the newer page.
+   */
+  private learnOwn(tags: readonly string[], at: number, durations: Durations): void {
+    for (const tag of tags) {
+      const known = this.records.get(tag) ?? EMPTY_RECORD;
+      this.learn(tag, known, recordInvalidation(known, at, durations), {
+        learnedAt: at,
+        marginMs: 0,
+        settledBefore: 0,
+        catchingUp: false,
+      });
+    }
+  }
+
+  /** Next's own `updateTags` for this invalidation will arrive (see `invalidate`): not published again. */
+  private expectEcho(key: string, at: number): void {
+    this.expectedEchoes.set(key, [...(this.expectedEchoes.get(key) ?? []), at]);
   }
 
   /** Echoes that never came (Next did not apply the revalidation) are forgotten after the window. */

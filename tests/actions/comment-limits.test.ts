@@ -7,8 +7,8 @@
  * and this file's tests run one after another (Vitest runs a file's tests in order).
  */
 import { randomUUID } from "node:crypto";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { form, randomIp, stubEnvForFile, useTrust } from "./helpers";
+import { describe, expect, it, vi } from "vitest";
+import { form, freshLimitsEachTest, randomIp, stubEnvForFile, useTrust } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
@@ -17,7 +17,6 @@ vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife:
 const { initialState } = await import("@/lib/action-state");
 const idleState = initialState<never>();
 const { writePost } = await import("@/lib/posts");
-const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");
 const { addCommentAction } = await import("@/app/posts/[slug]/actions");
 
 stubEnvForFile({
@@ -26,15 +25,7 @@ stubEnvForFile({
   RATE_LIMIT_COMMENTS_SITE: "10/1m",
 });
 
-beforeEach(async () => {
-  request.cookies.clear();
-  request.headers = new Headers();
-  useTrust({});
-  await Promise.all([
-    limiter("comments-site").resetUsedTokens(SITE_WIDE),
-    limiter("comments").resetUsedTokens("unknown"),
-  ]);
-});
+freshLimitsEachTest(request, { siteWide: "comments-site", perAddress: "comments" });
 
 describe("comments", () => {
   async function newPost(): Promise<string> {

@@ -4,8 +4,10 @@
  * `vi.hoisted` (so the mock factory can see it) and hands to `vi.mock("next/headers", ...)`.
  * And the small helpers every file needs: a form, a redirect's target, a client address.
  */
-import { afterAll, beforeAll, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, vi } from "vitest";
+import { UNKNOWN_CLIENT } from "@/lib/client-ip";
 import { adminEnv, rateLimitEnv } from "@/lib/env";
+import { type LimiterName, limiter, SITE_WIDE } from "@/lib/rate-limit";
 export type FakeRequest = { cookies: Map<string, string>; headers: Headers };
 
 export function fakeNextHeaders(request: FakeRequest) {
@@ -62,5 +64,25 @@ export function stubEnvForFile(variables: Record<string, string>): void {
     vi.unstubAllEnvs();
     adminEnv.reset();
     rateLimitEnv.reset();
+  });
+}
+
+/**
+ * Before each test: a fresh request (no cookies, no headers), no client-address trust, and the
+ * buckets such requests share emptied: the site-wide one and the shared bucket of clients without
+ * a trustworthy address.
+ */
+export function freshLimitsEachTest(
+  request: FakeRequest,
+  buckets: { siteWide: LimiterName; perAddress: LimiterName },
+): void {
+  beforeEach(async () => {
+    request.cookies.clear();
+    request.headers = new Headers();
+    useTrust({});
+    await Promise.all([
+      limiter(buckets.siteWide).resetUsedTokens(SITE_WIDE),
+      limiter(buckets.perAddress).resetUsedTokens(UNKNOWN_CLIENT),
+    ]);
   });
 }

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { form, randomIp, stubEnvForFile, useTrust } from "./helpers";
+import { form, freshLimitsEachTest, randomIp, stubEnvForFile, useTrust } from "./helpers";
 
 const request = vi.hoisted(() => ({ cookies: new Map<string, string>(), headers: new Headers() }));
 vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(request));
@@ -7,7 +7,6 @@ vi.mock("next/headers", async () => (await import("./helpers")).fakeNextHeaders(
 vi.mock("next/cache", () => ({ updateTag: vi.fn(), cacheTag: vi.fn(), cacheLife: vi.fn() }));
 
 const { adminEnv } = await import("@/lib/env");
-const { limiter, SITE_WIDE } = await import("@/lib/rate-limit");
 const { endAdminSession, hasAdminSession, sessionCookieName, startAdminSession } = await import(
   "@/lib/session"
 );
@@ -35,15 +34,7 @@ stubEnvForFile({
   RATE_LIMIT_SIGN_IN_SITE: "12/1m",
 });
 
-beforeEach(async () => {
-  request.cookies.clear();
-  request.headers = new Headers();
-  useTrust({});
-  await Promise.all([
-    limiter("sign-in-site").resetUsedTokens(SITE_WIDE),
-    limiter("sign-in").resetUsedTokens("unknown"),
-  ]);
-});
+freshLimitsEachTest(request, { siteWide: "sign-in-site", perAddress: "sign-in" });
 
 describe("sign-in on a bare next start (no trust configured)", () => {
   it("40 wrong passwords, each with another X-Forwarded-For: at most 5 are compared, the rest are blocked", async () => {

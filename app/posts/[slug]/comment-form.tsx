@@ -7,7 +7,7 @@
  */
 import { useActionState } from "react";
 import { initialState } from "@/lib/action-state";
-import { Field, FormStatus } from "../../_components/form-field";
+import { FormStatus, TextField } from "../../_components/form-field";
 import { addCommentAction } from "./actions";
 
 /** `limits`: lib/comments.ts's COMMENT_LIMITS, passed by the page (a Client Component imports no server module). */
@@ -21,32 +21,24 @@ export function CommentForm({ slug, limits }: { slug: string; limits: { name: nu
     <form action={formAction} className="stack comment-form" aria-labelledby="comment-form-heading">
       <h3 id="comment-form-heading">Leave a comment</h3>
       <input type="hidden" name="slug" value={slug} />
-      <Field id="comment-name" label="Name" error={errors.name}>
-        {(aria) => (
-          <input
-            id="comment-name"
-            name="name"
-            autoComplete="name"
-            required
-            maxLength={limits.name}
-            defaultValue={values.name ?? ""}
-            {...aria}
-          />
-        )}
-      </Field>
-      <Field id="comment-text" label="Comment" error={errors.text}>
-        {(aria) => (
-          <textarea
-            id="comment-text"
-            name="text"
-            required
-            maxLength={limits.text}
-            rows={4}
-            defaultValue={values.text ?? ""}
-            {...aria}
-          />
-        )}
-      </Field>
+      <TextField
+        id="comment-name"
+        name="name"
+        label="Name"
+        error={errors.name}
+        autoComplete="name"
+        maxLength={limits.name}
+        defaultValue={values.name ?? ""}
+      />
+      <TextField
+        id="comment-text"
+        name="text"
+        label="Comment"
+        error={errors.text}
+        rows={4}
+        maxLength={limits.text}
+        defaultValue={values.text ?? ""}
+      />
       <FormStatus state={state} fields={["name", "text"]} />
       <button type="submit" disabled={isPending}>
         {isPending ? "Posting…" : "Post comment"}

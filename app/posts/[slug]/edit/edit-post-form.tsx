@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useActionState } from "react";
 import { initialState } from "@/lib/action-state";
-import { Field, FormStatus } from "../../../_components/form-field";
+import { FormStatus, TextField } from "../../../_components/form-field";
 import { editPostAction } from "../actions";
 
 export function EditPostForm({
@@ -20,31 +20,23 @@ export function EditPostForm({
   return (
     <form action={formAction} className="stack">
       <input type="hidden" name="slug" value={post.slug} />
-      <Field id="post-title-input" label="Title" error={errors.title}>
-        {(aria) => (
-          <input
-            id="post-title-input"
-            name="title"
-            required
-            maxLength={limits.title}
-            defaultValue={values.title}
-            {...aria}
-          />
-        )}
-      </Field>
-      <Field id="post-body-input" label="Text" error={errors.body}>
-        {(aria) => (
-          <textarea
-            id="post-body-input"
-            name="body"
-            required
-            maxLength={limits.body}
-            rows={14}
-            defaultValue={values.body}
-            {...aria}
-          />
-        )}
-      </Field>
+      <TextField
+        id="post-title-input"
+        name="title"
+        label="Title"
+        error={errors.title}
+        maxLength={limits.title}
+        defaultValue={values.title}
+      />
+      <TextField
+        id="post-body-input"
+        name="body"
+        label="Text"
+        error={errors.body}
+        rows={14}
+        maxLength={limits.body}
+        defaultValue={values.body}
+      />
       <p className="muted field-hint">Separate paragraphs with an empty line.</p>
       <FormStatus state={state} fields={["title", "body"]} testId="edit-error" />
       <div className="form-actions">
